@@ -1,0 +1,1 @@
+"""One module per `segwise` command group; each exposes ``register(subparsers)``."""

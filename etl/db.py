@@ -1,0 +1,59 @@
+"""Connections to the warehouse.
+
+psycopg 3 is the driver for everything that moves data (COPY, set-based SQL); SQLAlchemy only
+wraps it where a library wants an Engine (Alembic, pandas.read_sql).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+
+_SCHEME = re.compile(r"^postgres(?:ql)?(?:\+\w+)?://")
+
+
+def libpq_url(url: str) -> str:
+    """A plain ``postgresql://`` URL for psycopg, whatever SQLAlchemy driver suffix it carries."""
+    if not _SCHEME.match(url):
+        raise ValueError(f"not a PostgreSQL URL: {redact(url)}")
+    return _SCHEME.sub("postgresql://", url, count=1)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as a SQLAlchemy URL on the psycopg 3 driver."""
+    return _SCHEME.sub("postgresql+psycopg://", libpq_url(url), count=1)
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, for logs and the load ledger."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - never let redaction itself fail a message
+        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(url), autocommit=autocommit, application_name="segwise")
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[psycopg.Connection]:
+    """One all-or-nothing unit of work: commits on success, rolls back on any error."""
+    with connect(url) as conn:
+        with conn.transaction():
+            yield conn
+
+
+def engine(url: str) -> Engine:
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+
+def ident(*parts: str) -> sql.Composable:
+    """A quoted (possibly schema-qualified) identifier, for names that come from config."""
+    return sql.Identifier(*parts)

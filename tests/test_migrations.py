@@ -1,0 +1,76 @@
+"""The warehouse schema: Alembic upgrade is repeatable, downgrade reaches base."""
+
+from __future__ import annotations
+
+import psycopg
+
+from etl import migrate
+from etl.cli import main
+
+SCHEMAS = {"staging", "warehouse", "segmentation", "mart"}
+
+
+def _schemas(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace").fetchall()
+    return {r[0] for r in rows} & SCHEMAS
+
+
+def _tables(url: str, schema: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_creates_schemas_and_own_version_table(empty_database_url, capsys):
+    url = empty_database_url
+    assert main(["db", "upgrade", "--database-url", url]) == 0
+    assert _schemas(url) == SCHEMAS
+    assert {"load_batches", "rejected_rows"} <= _tables(url, "staging")
+    assert {"dim_customer", "dim_product", "fact_order_line", "fact_order"} <= _tables(
+        url, "warehouse"
+    )
+    public = _tables(url, "public")
+    assert "segwise_alembic_version" in public
+    assert "alembic_version" not in public, "Airflow owns alembic_version; ours must differ"
+    assert migrate.current_revision(url) == migrate.head_revision()
+    assert "upgraded" in capsys.readouterr().out
+
+
+def test_upgrade_is_idempotent(empty_database_url, capsys):
+    url = empty_database_url
+    for _ in range(3):
+        assert main(["db", "upgrade", "--database-url", url]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert migrate.current_revision(url) == migrate.head_revision()
+
+
+def test_upgrade_leaves_airflow_alembic_version_alone(empty_database_url):
+    url = empty_database_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('airflow_rev')")
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("airflow_rev",)
+        ]
+
+
+def test_downgrade_to_base_removes_everything(empty_database_url):
+    url = empty_database_url
+    migrate.upgrade(url)
+    assert main(["db", "downgrade", "--database-url", url]) == 0
+    assert _schemas(url) == set()
+    assert migrate.current_revision(url) is None
+    migrate.upgrade(url)  # and back up again
+    assert _schemas(url) == SCHEMAS
+
+
+def test_missing_database_url_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.delenv("SEGWISE_DATABASE_URL", raising=False)
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "SEGWISE_DATABASE_URL" in err and "--database-url" in err
