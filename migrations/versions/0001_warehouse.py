@@ -33,7 +33,7 @@ CREATE TABLE staging.load_batches (
     content_sha256  text,
     bytes           bigint,
     status          text NOT NULL DEFAULT 'running'
-                    CHECK (status IN ('running', 'succeeded', 'failed', 'skipped')),
+                    CHECK (status IN ('running', 'staged', 'succeeded', 'failed', 'skipped')),
     rows_read       bigint NOT NULL DEFAULT 0,
     rows_loaded     bigint NOT NULL DEFAULT 0,
     rows_rejected   bigint NOT NULL DEFAULT 0,
@@ -49,7 +49,7 @@ CREATE TABLE staging.load_batches (
 COMMENT ON TABLE staging.load_batches IS
     'Load ledger: one row per batch (file set, source-database extract or demo feed).';
 CREATE UNIQUE INDEX load_batches_same_content
-    ON staging.load_batches (layout, content_sha256) WHERE status = 'succeeded';
+    ON staging.load_batches (layout, content_sha256) WHERE status IN ('staged', 'succeeded');
 CREATE INDEX load_batches_started ON staging.load_batches (started_at);
 
 CREATE TABLE staging.rejected_rows (
