@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import text
 
 from etl.db import engine as make_engine
+from etl.segment.bi import apply_bi_layer_if_present
 
 VERSION_TABLE = "segwise_alembic_version"
 VERSION_TABLE_SCHEMA = "public"
@@ -42,6 +43,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('segwise.migrate'))"))
             context.run_migrations()
+            # Repeatable step: mart views, segwise_bi role, grants, password rotation.
+            apply_bi_layer_if_present(connection)
     eng.dispose()
 
 

@@ -1,0 +1,1 @@
+"""Customer segmentation: features in SQL, methods in pandas/scikit-learn, results by run."""

@@ -1,0 +1,136 @@
+"""The BI layer: the ``mart`` views and the read-only ``segwise_bi`` role.
+
+Repeatable rather than versioned: ``apply_bi_layer`` runs in migration 0002 and again on every
+``segwise db upgrade`` (``migrations/env.py``), so edits to ``sql/mart/*.sql`` and a new
+``SEGWISE_BI_PASSWORD`` reach an existing warehouse without a new revision. Roles are
+cluster-wide and several databases (test runs, staging and prod) may share one server, so every
+role statement tolerates the role already existing or being created concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from etl.paths import sql_dir
+
+BI_ROLE = "segwise_bi"
+BI_PASSWORD_ENV = "SEGWISE_BI_PASSWORD"
+PRIVATE_SCHEMAS = ("staging", "warehouse", "segmentation")
+
+_CREATE_ROLE = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'segwise_bi') THEN
+        BEGIN
+            CREATE ROLE segwise_bi NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- created meanwhile by a migration of another database on this server
+        END;
+    END IF;
+END $$;
+"""
+
+_SET_PASSWORD = """
+DO $$
+BEGIN
+    EXECUTE format('ALTER ROLE segwise_bi LOGIN PASSWORD %L',
+                   current_setting('segwise.bi_password'));
+END $$;
+"""
+
+_GRANTS = """
+DO $$
+BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO segwise_bi', current_database());
+    EXECUTE format('ALTER ROLE segwise_bi IN DATABASE %I SET search_path = mart',
+                   current_database());
+    BEGIN
+        REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'segwise: not owner of schema public; CREATE on it left as it is';
+    END;
+END $$;
+REVOKE ALL ON SCHEMA staging, warehouse, segmentation FROM PUBLIC;
+REVOKE ALL ON SCHEMA staging, warehouse, segmentation FROM segwise_bi;
+REVOKE ALL ON ALL TABLES IN SCHEMA staging, warehouse, segmentation FROM segwise_bi;
+GRANT USAGE ON SCHEMA mart TO segwise_bi;
+GRANT SELECT ON ALL TABLES IN SCHEMA mart TO segwise_bi;
+ALTER DEFAULT PRIVILEGES IN SCHEMA mart GRANT SELECT ON TABLES TO segwise_bi;
+"""
+
+_REVOKES = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'segwise_bi') THEN
+        EXECUTE 'REVOKE ALL ON ALL TABLES IN SCHEMA mart FROM segwise_bi';
+        EXECUTE 'REVOKE ALL ON SCHEMA mart FROM segwise_bi';
+        EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA mart REVOKE SELECT ON TABLES FROM segwise_bi';
+        EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM segwise_bi', current_database());
+        EXECUTE format('ALTER ROLE segwise_bi IN DATABASE %I RESET ALL', current_database());
+    END IF;
+END $$;
+"""
+
+
+def mart_view_files() -> list[Path]:
+    """``sql/mart/<view>.sql``, one view per file, named after the file."""
+    return sorted((sql_dir() / "mart").glob("*.sql"))
+
+
+def _pg(conn: Any) -> psycopg.Connection:
+    """The psycopg connection under a SQLAlchemy one (Alembic), so SQL text is sent verbatim."""
+    if isinstance(conn, psycopg.Connection):
+        return conn
+    return conn.connection.driver_connection
+
+
+def apply_bi_layer(conn: Any) -> None:
+    """(Re)create the mart views, the role, its grants and (if set) its password.
+
+    Runs inside the caller's transaction (Alembic's, under its advisory lock).
+    """
+    pg = _pg(conn)
+    for path in mart_view_files():
+        _apply_view(pg, path)
+    pg.execute(_CREATE_ROLE)
+    password = os.environ.get(BI_PASSWORD_ENV, "")
+    if password:
+        # Bound as a parameter and quoted by format(%L) server-side: never spliced into SQL here.
+        pg.execute("SELECT set_config('segwise.bi_password', %s, true)", (password,))
+        pg.execute(_SET_PASSWORD)
+        pg.execute("SELECT set_config('segwise.bi_password', '', true)")
+    pg.execute(_GRANTS)
+
+
+def apply_bi_layer_if_present(conn: Any) -> None:
+    """The env.py hook: only once this database has the segmentation tables (revision 0002+)."""
+    pg = _pg(conn)
+    row = pg.execute("SELECT to_regclass('segmentation.runs') IS NOT NULL").fetchone()
+    if row and row[0]:
+        apply_bi_layer(pg)
+
+
+def drop_bi_layer(conn: Any) -> None:
+    """Drop this database's mart views and grants; the cluster-wide role stays for the others."""
+    pg = _pg(conn)
+    for path in reversed(mart_view_files()):
+        pg.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("mart", path.stem)))
+    pg.execute(_REVOKES)
+
+
+def _apply_view(pg: psycopg.Connection, path: Path) -> None:
+    """CREATE OR REPLACE keeps grants and dependants; a changed column list needs drop+create."""
+    text = path.read_text(encoding="utf-8")
+    pg.execute("SAVEPOINT segwise_view")
+    try:
+        pg.execute(text)
+    except psycopg.errors.InvalidTableDefinition:
+        pg.execute("ROLLBACK TO SAVEPOINT segwise_view")
+        pg.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("mart", path.stem)))
+        pg.execute(text)
+    pg.execute("RELEASE SAVEPOINT segwise_view")

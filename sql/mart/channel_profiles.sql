@@ -1,0 +1,40 @@
+-- mart.channel_profiles: segments of the latest published run crossed with channel bands.
+CREATE OR REPLACE VIEW mart.channel_profiles AS
+WITH latest AS (
+    SELECT run_id, as_of_date
+    FROM segmentation.runs
+    WHERE status = 'published'
+    ORDER BY as_of_date DESC, run_id DESC
+    LIMIT 1
+)
+SELECT
+    l.as_of_date,
+    l.run_id,
+    p.method,
+    p.segment,
+    p.dimension,
+    p.value,
+    p.customers,
+    p.share,
+    p.revenue,
+    p.revenue_share,
+    p.gross_margin,
+    p.margin_pct
+FROM latest AS l
+JOIN segmentation.channel_profiles AS p ON p.run_id = l.run_id;
+
+COMMENT ON VIEW mart.channel_profiles IS
+    'Each method''s segments of the latest published run broken down by channel, platform, market, region.';
+COMMENT ON COLUMN mart.channel_profiles.as_of_date IS 'Date the run describes (inclusive).';
+COMMENT ON COLUMN mart.channel_profiles.run_id IS 'Segmentation run (mart.runs).';
+COMMENT ON COLUMN mart.channel_profiles.method IS 'Segmentation method of the segment.';
+COMMENT ON COLUMN mart.channel_profiles.segment IS 'Segment label within the method.';
+COMMENT ON COLUMN mart.channel_profiles.dimension IS 'Which breakdown: channel, platform, market, region.';
+COMMENT ON COLUMN mart.channel_profiles.value IS 'Band or value within the dimension.';
+COMMENT ON COLUMN mart.channel_profiles.customers IS 'Customers of the segment in this band.';
+COMMENT ON COLUMN mart.channel_profiles.share IS 'customers / customers of the segment.';
+COMMENT ON COLUMN mart.channel_profiles.revenue IS 'Revenue of the segment in this band.';
+COMMENT ON COLUMN mart.channel_profiles.revenue_share IS 'revenue / revenue of the segment.';
+COMMENT ON COLUMN mart.channel_profiles.gross_margin IS
+    'Revenue minus cost where cost data exist, else NULL.';
+COMMENT ON COLUMN mart.channel_profiles.margin_pct IS 'gross_margin / revenue.';

@@ -1,0 +1,119 @@
+-- mart.customer_segments: one row per customer of the latest published run, every method's label.
+CREATE OR REPLACE VIEW mart.customer_segments AS
+WITH latest AS (
+    SELECT run_id, as_of_date
+    FROM segmentation.runs
+    WHERE status = 'published'
+    ORDER BY as_of_date DESC, run_id DESC
+    LIMIT 1
+)
+SELECT
+    f.customer_id,
+    l.as_of_date,
+    l.run_id,
+    f.recency_days,
+    f.frequency,
+    f.monetary,
+    f.gross_revenue,
+    f.avg_order_value,
+    f.first_order_date,
+    f.last_order_date,
+    f.tenure_days,
+    f.mean_days_between_orders,
+    f.distinct_products,
+    f.distinct_categories,
+    f.return_rate,
+    f.top_categories,
+    f.preferred_weekday,
+    f.preferred_hour,
+    f.main_channel,
+    f.main_region,
+    (rfm.scores ->> 'r')::smallint AS r_score,
+    (rfm.scores ->> 'f')::smallint AS f_score,
+    (rfm.scores ->> 'm')::smallint AS m_score,
+    rfm.scores ->> 'rfm' AS rfm_score,
+    rfm.segment AS rfm_segment,
+    tiers.scores ->> 'orders_tier' AS orders_tier,
+    tiers.scores ->> 'revenue_tier' AS revenue_tier,
+    tiers.segment AS size_tier,
+    km.segment_id AS cluster_id,
+    km.segment AS cluster_name,
+    hc.segment_id AS hierarchical_cluster_id,
+    hc.segment AS hierarchical_cluster_name,
+    demo.segment AS demographic_segment,
+    demo.scores ->> 'age_band' AS age_band,
+    demo.scores ->> 'income_band' AS income_band,
+    demo.scores ->> 'gender' AS gender,
+    demo.scores ->> 'family_status' AS family_status,
+    ch.segment AS channel_segment
+FROM latest AS l
+JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
+LEFT JOIN segmentation.customer_segments AS rfm
+    ON rfm.run_id = l.run_id AND rfm.method = 'rfm' AND rfm.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS tiers
+    ON tiers.run_id = l.run_id AND tiers.method = 'tiers' AND tiers.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS km
+    ON km.run_id = l.run_id AND km.method = 'kmeans' AND km.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS hc
+    ON hc.run_id = l.run_id AND hc.method = 'hierarchical' AND hc.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS demo
+    ON demo.run_id = l.run_id AND demo.method = 'demographic' AND demo.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS ch
+    ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id;
+
+COMMENT ON VIEW mart.customer_segments IS
+    'One row per customer (with at least one sale by the as-of date) of the latest published '
+    'segmentation run, with its features and every method''s label. NULL label = method not run.';
+COMMENT ON COLUMN mart.customer_segments.customer_id IS 'Customer key (warehouse.dim_customer).';
+COMMENT ON COLUMN mart.customer_segments.as_of_date IS 'Date the run describes (inclusive).';
+COMMENT ON COLUMN mart.customer_segments.run_id IS 'Segmentation run (mart.runs) behind the row.';
+COMMENT ON COLUMN mart.customer_segments.recency_days IS
+    'Days from the last sale to the as-of date (0 = bought on the as-of date).';
+COMMENT ON COLUMN mart.customer_segments.frequency IS
+    'Distinct orders with at least one sale (customer id, quantity > 0, price > 0, not a return).';
+COMMENT ON COLUMN mart.customer_segments.monetary IS
+    'Net revenue: sales minus the value of returns and cancellations.';
+COMMENT ON COLUMN mart.customer_segments.gross_revenue IS 'Sales before returns.';
+COMMENT ON COLUMN mart.customer_segments.avg_order_value IS 'gross_revenue / frequency.';
+COMMENT ON COLUMN mart.customer_segments.first_order_date IS 'Date of the first sale.';
+COMMENT ON COLUMN mart.customer_segments.last_order_date IS 'Date of the last sale.';
+COMMENT ON COLUMN mart.customer_segments.tenure_days IS 'Days from the first sale to the as-of date.';
+COMMENT ON COLUMN mart.customer_segments.mean_days_between_orders IS
+    'Mean gap in days between consecutive sale orders; NULL with a single order.';
+COMMENT ON COLUMN mart.customer_segments.distinct_products IS 'Distinct products bought.';
+COMMENT ON COLUMN mart.customer_segments.distinct_categories IS
+    'Distinct top-level product categories bought.';
+COMMENT ON COLUMN mart.customer_segments.return_rate IS
+    'Value returned / gross sales (0 = nothing returned).';
+COMMENT ON COLUMN mart.customer_segments.top_categories IS
+    'Up to three top-level categories by gross sales, biggest first.';
+COMMENT ON COLUMN mart.customer_segments.preferred_weekday IS
+    'ISO weekday (1 = Monday .. 7 = Sunday) with most sale orders.';
+COMMENT ON COLUMN mart.customer_segments.preferred_hour IS 'Hour of day (0-23) with most sale orders.';
+COMMENT ON COLUMN mart.customer_segments.main_channel IS 'Sales channel with the most gross sales.';
+COMMENT ON COLUMN mart.customer_segments.main_region IS 'Region with the most gross sales.';
+COMMENT ON COLUMN mart.customer_segments.r_score IS
+    'Recency quintile score 1-5, 5 = most recent; equal values always share a score.';
+COMMENT ON COLUMN mart.customer_segments.f_score IS 'Frequency quintile score 1-5, 5 = most orders.';
+COMMENT ON COLUMN mart.customer_segments.m_score IS 'Monetary quintile score 1-5, 5 = highest net.';
+COMMENT ON COLUMN mart.customer_segments.rfm_score IS 'R, F and M scores as one code, e.g. ''545''.';
+COMMENT ON COLUMN mart.customer_segments.rfm_segment IS
+    'Named RFM segment from the R x F map (e.g. Champions, At Risk).';
+COMMENT ON COLUMN mart.customer_segments.orders_tier IS 'Size tier S/M/L on number of orders.';
+COMMENT ON COLUMN mart.customer_segments.revenue_tier IS 'Size tier S/M/L on revenue.';
+COMMENT ON COLUMN mart.customer_segments.size_tier IS
+    'Orders tier x revenue tier, e.g. ''L-M''; ''inactive'' = no sale in the tier window.';
+COMMENT ON COLUMN mart.customer_segments.cluster_id IS 'K-means cluster number.';
+COMMENT ON COLUMN mart.customer_segments.cluster_name IS 'Readable k-means cluster name.';
+COMMENT ON COLUMN mart.customer_segments.hierarchical_cluster_id IS
+    'Hierarchical (Ward) cluster number.';
+COMMENT ON COLUMN mart.customer_segments.hierarchical_cluster_name IS
+    'Readable hierarchical cluster name.';
+COMMENT ON COLUMN mart.customer_segments.demographic_segment IS
+    'Demographic label (age band and gender); ''unknown'' parts where data are missing.';
+COMMENT ON COLUMN mart.customer_segments.age_band IS 'Age band at the as-of date.';
+COMMENT ON COLUMN mart.customer_segments.income_band IS 'Income band.';
+COMMENT ON COLUMN mart.customer_segments.gender IS 'Gender as recorded.';
+COMMENT ON COLUMN mart.customer_segments.family_status IS 'Family status as recorded.';
+COMMENT ON COLUMN mart.customer_segments.channel_segment IS
+    'Channel label: main channel and platform of the customer''s sales.';

@@ -1,0 +1,40 @@
+-- mart.demographic_profiles: segments of the latest published run crossed with demographic bands.
+CREATE OR REPLACE VIEW mart.demographic_profiles AS
+WITH latest AS (
+    SELECT run_id, as_of_date
+    FROM segmentation.runs
+    WHERE status = 'published'
+    ORDER BY as_of_date DESC, run_id DESC
+    LIMIT 1
+)
+SELECT
+    l.as_of_date,
+    l.run_id,
+    p.method,
+    p.segment,
+    p.dimension,
+    p.value,
+    p.customers,
+    p.share,
+    p.revenue,
+    p.revenue_share,
+    p.gross_margin,
+    p.margin_pct
+FROM latest AS l
+JOIN segmentation.demographic_profiles AS p ON p.run_id = l.run_id;
+
+COMMENT ON VIEW mart.demographic_profiles IS
+    'Each method''s segments of the latest published run broken down by age band, income band, gender, family status, dependants, region.';
+COMMENT ON COLUMN mart.demographic_profiles.as_of_date IS 'Date the run describes (inclusive).';
+COMMENT ON COLUMN mart.demographic_profiles.run_id IS 'Segmentation run (mart.runs).';
+COMMENT ON COLUMN mart.demographic_profiles.method IS 'Segmentation method of the segment.';
+COMMENT ON COLUMN mart.demographic_profiles.segment IS 'Segment label within the method.';
+COMMENT ON COLUMN mart.demographic_profiles.dimension IS 'Which breakdown: age band, income band, gender, family status, dependants, region.';
+COMMENT ON COLUMN mart.demographic_profiles.value IS 'Band or value within the dimension.';
+COMMENT ON COLUMN mart.demographic_profiles.customers IS 'Customers of the segment in this band.';
+COMMENT ON COLUMN mart.demographic_profiles.share IS 'customers / customers of the segment.';
+COMMENT ON COLUMN mart.demographic_profiles.revenue IS 'Revenue of the segment in this band.';
+COMMENT ON COLUMN mart.demographic_profiles.revenue_share IS 'revenue / revenue of the segment.';
+COMMENT ON COLUMN mart.demographic_profiles.gross_margin IS
+    'Revenue minus cost where cost data exist, else NULL.';
+COMMENT ON COLUMN mart.demographic_profiles.margin_pct IS 'gross_margin / revenue.';

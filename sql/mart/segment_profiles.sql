@@ -1,0 +1,53 @@
+-- mart.segment_profiles: one row per (method, segment) of the latest published run.
+CREATE OR REPLACE VIEW mart.segment_profiles AS
+WITH latest AS (
+    SELECT run_id, as_of_date
+    FROM segmentation.runs
+    WHERE status = 'published'
+    ORDER BY as_of_date DESC, run_id DESC
+    LIMIT 1
+)
+SELECT
+    l.as_of_date,
+    l.run_id,
+    p.method,
+    p.segment,
+    p.segment_id,
+    p.customers,
+    p.customer_share,
+    p.revenue,
+    p.revenue_share,
+    p.avg_recency_days,
+    p.avg_frequency,
+    p.avg_monetary,
+    p.avg_order_value,
+    p.median_monetary,
+    p.top_categories,
+    p.recommended_action
+FROM latest AS l
+JOIN segmentation.segment_profiles AS p ON p.run_id = l.run_id;
+
+COMMENT ON VIEW mart.segment_profiles IS
+    'One row per method and segment of the latest published run: size, revenue contribution, '
+    'average R/F/M and a recommended marketing action.';
+COMMENT ON COLUMN mart.segment_profiles.as_of_date IS 'Date the run describes (inclusive).';
+COMMENT ON COLUMN mart.segment_profiles.run_id IS 'Segmentation run (mart.runs).';
+COMMENT ON COLUMN mart.segment_profiles.method IS
+    'rfm, tiers, kmeans, hierarchical, demographic or channel.';
+COMMENT ON COLUMN mart.segment_profiles.segment IS 'Segment label within the method.';
+COMMENT ON COLUMN mart.segment_profiles.segment_id IS 'Numeric id where the method has one.';
+COMMENT ON COLUMN mart.segment_profiles.customers IS 'Customers in the segment.';
+COMMENT ON COLUMN mart.segment_profiles.customer_share IS
+    'Share of the method''s customers (0-1; a method''s shares sum to 1).';
+COMMENT ON COLUMN mart.segment_profiles.revenue IS 'Net revenue (monetary) of the segment.';
+COMMENT ON COLUMN mart.segment_profiles.revenue_share IS 'Share of the method''s net revenue.';
+COMMENT ON COLUMN mart.segment_profiles.avg_recency_days IS 'Mean recency in days.';
+COMMENT ON COLUMN mart.segment_profiles.avg_frequency IS 'Mean number of orders.';
+COMMENT ON COLUMN mart.segment_profiles.avg_monetary IS 'Mean net revenue per customer.';
+COMMENT ON COLUMN mart.segment_profiles.avg_order_value IS
+    'Gross sales / orders over the segment.';
+COMMENT ON COLUMN mart.segment_profiles.median_monetary IS 'Median net revenue per customer.';
+COMMENT ON COLUMN mart.segment_profiles.top_categories IS
+    'Up to three top-level categories by gross sales, biggest first.';
+COMMENT ON COLUMN mart.segment_profiles.recommended_action IS
+    'Suggested marketing action for the segment (configurable).';
