@@ -1,0 +1,436 @@
+"""Customer clustering: k-means and hierarchical (Ward) on log-scaled, standardised features.
+
+Pure maths, no database: a customer-level DataFrame in, a ``ClusterResult`` out. The pipeline's
+``kmeans`` and ``hierarchical`` methods call::
+
+    fit_clusters(features, *, method, k=None, k_range=(2, 8), feature_columns=None, seed=42,
+                 sample_size=20000, ward_sample_size=10000) -> ClusterResult
+
+Design (see docs/clustering.md):
+- Features are clipped at 0 (net revenue can be negative; log needs x > -1), ``log1p``-ed and
+  standardised, so heavy-tailed spend does not dominate the distance. Missing values are imputed
+  with the column median and counted in ``params``.
+- Rows are sorted by customer_id first, so results depend on the seed, never on row order.
+- k is chosen by silhouette over ``k_range`` on a random sample of at most ``sample_size`` rows,
+  unless fixed. K-means then fits every row (scikit-learn works in chunks; memory is the feature
+  matrix). Ward needs O(s^2) memory (a 10,000-row fit peaks near 1 GB, 20,000 near 3.2 GB), so it
+  is fitted on at most ``ward_sample_size`` rows and everyone else joins the nearest sample-cluster
+  centroid: memory stays bounded at millions of customers.
+- Clusters are renumbered 1..k by descending mean monetary (then size), named from their feature
+  levels against the population, and described in original units.
+- Stability: adjusted Rand index between a fit on a random 70% of customers and the full fit,
+  over that 70%.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from joblib import Memory
+from sklearn import config_context
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from etl.errors import SegwiseError
+
+Method = Literal["kmeans", "hierarchical"]
+METHODS: tuple[str, ...] = ("kmeans", "hierarchical")
+DEFAULT_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_order_value",
+    "tenure_days",
+)
+N_INIT = 4
+STABILITY_FRACTION = 0.7
+WORKING_MEMORY_MB = 128
+# A cluster whose mean standardised value is beyond +-LEVEL_Z is "high"/"low" for that feature.
+LEVEL_Z = 0.5
+# Words for (low, mid, high) values of each known feature; the first three named features make
+# the base name, later ones are added only to tell apart clusters that would share a name.
+LEVEL_WORDS: dict[str, tuple[str, str, str]] = {
+    "monetary": ("low-spend", "mid-value", "high-value"),
+    "frequency": ("infrequent", "occasional", "frequent"),
+    "recency_days": ("recent", "cooling", "lapsed"),
+    "avg_order_value": ("small-basket", "mid-basket", "big-basket"),
+    "tenure_days": ("new", "established", "long-standing"),
+}
+NAME_ORDER: tuple[str, ...] = ("monetary", "frequency", "recency_days")
+
+
+@dataclass
+class ClusterResult:
+    labels: pd.DataFrame  # customer_id, cluster_id (1..k), cluster_name
+    profile: pd.DataFrame  # one row per cluster, original units
+    k: int
+    silhouette: float  # NaN when undefined (k equal to the number of customers)
+    stability_ari: float  # NaN when the 70% sample has fewer customers than k
+    params: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable
+
+
+def fit_clusters(
+    features: pd.DataFrame,
+    *,
+    method: Method,
+    k: int | None = None,
+    k_range: tuple[int, int] = (2, 8),
+    feature_columns: Sequence[str] | None = None,
+    seed: int = 42,
+    sample_size: int = 20000,
+    ward_sample_size: int = 10000,
+) -> ClusterResult:
+    """Cluster customers; ``features`` has one row per customer and a ``customer_id`` column."""
+    columns = _validate(
+        features, method, k, k_range, feature_columns, seed, sample_size, ward_sample_size
+    )
+    keep = ["customer_id", *columns]
+    if "monetary" in features.columns and "monetary" not in columns:
+        keep.append("monetary")  # the renumbering key even when not a clustering feature
+    frame = features[keep].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    n = len(frame)
+    raw, imputed = _numeric(frame, columns)
+    clipped = {c: int((raw[c] < 0).sum()) for c in columns}
+    X = StandardScaler().fit_transform(np.log1p(raw[columns].clip(lower=0)).to_numpy())
+    del raw
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    fit_rows = min(n, ward_sample_size) if method == "hierarchical" else min(n, sample_size)
+    select_idx = np.sort(order[:fit_rows])
+
+    # Chunked pairwise work (silhouette, nearest centroid) in 128 MB blocks, not the default 1 GB.
+    with (
+        config_context(working_memory=WORKING_MEMORY_MB),
+        tempfile.TemporaryDirectory(prefix="segwise-ward-") as cache_dir,
+    ):
+        memory = Memory(cache_dir, verbose=0)
+        scores: dict[int, float] = {}
+        if k is None:
+            k, scores = _choose_k(X[select_idx], method, k_range, seed, memory)
+        else:
+            _check_distinct(X[select_idx], k)
+        labels = _fit(X, method, k, seed, select_idx, memory)
+        silhouette = _silhouette(X, labels, sample_size, seed)
+        stability = _stability(X, labels, method, k, seed, ward_sample_size)
+    labels, profile = _describe(frame, X, labels, columns, n)
+    params = {
+        "method": method,
+        "k": int(k),
+        "k_fixed": not scores,
+        "k_range": [int(k_range[0]), int(k_range[1])],
+        "silhouette_by_k": {str(key): _json_float(v) for key, v in scores.items()},
+        "silhouette": _json_float(silhouette),
+        "stability_ari": _json_float(stability),
+        "feature_columns": list(columns),
+        "transform": "log1p(max(x, 0)) then standardise (z-score over all customers)",
+        "clipped_negative": clipped,
+        "imputed_median": imputed,
+        "seed": int(seed),
+        "sample_size": int(sample_size),
+        "ward_sample_size": int(ward_sample_size),
+        "n_customers": int(n),
+        "n_fit_rows": int(n if method == "kmeans" else fit_rows),
+        "n_selection_rows": int(len(select_idx)),
+        "algorithm": (
+            f"KMeans(n_init={N_INIT}, random_state={seed})"
+            if method == "kmeans"
+            else "AgglomerativeClustering(linkage='ward') on a sample + nearest centroid"
+        ),
+        "stability_fraction": STABILITY_FRACTION,
+        "renumbering": "1..k by descending mean monetary, then size",
+    }
+    return ClusterResult(
+        labels=labels,
+        profile=profile,
+        k=int(k),
+        silhouette=float(silhouette),
+        stability_ari=float(stability),
+        params=params,
+    )
+
+
+def _validate(
+    features: pd.DataFrame,
+    method: str,
+    k: int | None,
+    k_range: tuple[int, int],
+    feature_columns: Sequence[str] | None,
+    seed: int,
+    sample_size: int,
+    ward_sample_size: int,
+) -> list[str]:
+    """Every check that needs no computation, so bad input fails before any work."""
+    if method not in METHODS:
+        raise SegwiseError(f"unknown clustering method {method!r}: use one of {', '.join(METHODS)}")
+    if not isinstance(features, pd.DataFrame) or "customer_id" not in features.columns:
+        raise SegwiseError("clustering needs a DataFrame with a customer_id column")
+    if features["customer_id"].isna().any():
+        raise SegwiseError("clustering features: customer_id has missing values")
+    if features["customer_id"].duplicated().any():
+        dup = features.loc[features["customer_id"].duplicated(), "customer_id"].iloc[0]
+        raise SegwiseError(
+            f"clustering features must have one row per customer; {dup!r} appears twice"
+        )
+    if feature_columns is None:
+        columns = [c for c in DEFAULT_FEATURES if c in features.columns]
+        if not columns:
+            raise SegwiseError(
+                "clustering features: none of the default columns "
+                f"({', '.join(DEFAULT_FEATURES)}) is present; pass feature_columns"
+            )
+    else:
+        if isinstance(feature_columns, str):
+            feature_columns = [feature_columns]
+        columns = list(dict.fromkeys(feature_columns))
+        if not columns:
+            raise SegwiseError("clustering feature_columns is empty: name at least one column")
+        missing = [c for c in columns if c not in features.columns]
+        if missing:
+            raise SegwiseError(
+                f"clustering feature column(s) {', '.join(missing)} not in the features; "
+                f"available: {', '.join(str(c) for c in features.columns)}"
+            )
+        if "customer_id" in columns:
+            raise SegwiseError("customer_id is an identifier, not a clustering feature")
+    for name, value, low in (
+        ("seed", seed, 0),
+        ("sample_size", sample_size, 3),
+        ("ward_sample_size", ward_sample_size, 3),
+    ):
+        if not _is_int(value) or value < low:
+            raise SegwiseError(f"clustering {name} must be an integer >= {low}; got {value!r}")
+    n = len(features)
+    fit_cap = min(n, ward_sample_size) if method == "hierarchical" else n
+    if k is not None:
+        if not _is_int(k) or k < 2:
+            raise SegwiseError(f"number of clusters k must be an integer >= 2; got {k!r}")
+        if k > n:
+            raise SegwiseError(
+                f"number of clusters k={k} is more than the {n} customers to cluster: "
+                f"use k between 2 and {n}"
+            )
+        if k > fit_cap:
+            raise SegwiseError(
+                f"number of clusters k={k} is more than the {fit_cap} rows the Ward sample "
+                "holds: lower k or raise ward_sample_size"
+            )
+        return columns
+    if (
+        not isinstance(k_range, Sequence)
+        or len(k_range) != 2
+        or not all(_is_int(v) for v in k_range)
+    ):
+        raise SegwiseError(f"k_range must be two integers (low, high); got {k_range!r}")
+    low, high = k_range
+    if low < 2 or high < low:
+        raise SegwiseError(
+            f"k_range {tuple(k_range)} is invalid: need 2 <= low <= high, e.g. (2, 8)"
+        )
+    select_rows = min(fit_cap, sample_size)
+    if high > select_rows - 1:
+        raise SegwiseError(
+            f"k_range {tuple(k_range)} reaches k={high}, but silhouette needs fewer clusters "
+            f"than the {select_rows} customers it is computed on: lower the upper bound to at "
+            f"most {max(select_rows - 1, 1)} or fix k"
+        )
+    return columns
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _numeric(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Feature columns as float (Decimal from psycopg included); NaNs imputed with the median."""
+    out = pd.DataFrame(index=frame.index)
+    imputed: dict[str, int] = {}
+    for column in columns:
+        try:
+            values = pd.to_numeric(frame[column], errors="raise").astype("float64")
+        except (TypeError, ValueError) as exc:
+            raise SegwiseError(f"clustering feature {column!r} is not numeric: {exc}") from exc
+        missing = int(values.isna().sum()) + int(np.isinf(values).sum())
+        if missing:
+            values = values.replace([np.inf, -np.inf], np.nan)
+            if values.isna().all():
+                raise SegwiseError(
+                    f"clustering feature {column!r} has no values: drop it from feature_columns"
+                )
+            values = values.fillna(values.median())
+            imputed[column] = missing
+        out[column] = values
+    return out, imputed
+
+
+def _check_distinct(X: np.ndarray, k: int) -> None:
+    distinct = len(np.unique(X, axis=0))
+    if distinct < k:
+        raise SegwiseError(
+            f"number of clusters k={k} exceeds the {distinct} distinct customer profiles in the "
+            f"data: use k <= {distinct}"
+        )
+
+
+def _labels_for(
+    X: np.ndarray, method: str, k: int, seed: int, memory: Memory | None = None
+) -> np.ndarray:
+    if method == "kmeans":
+        return KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit_predict(X)
+    # compute_full_tree + a joblib cache: the Ward tree is built once and cut at every k.
+    model = AgglomerativeClustering(
+        n_clusters=k, linkage="ward", compute_full_tree=True, memory=memory
+    )
+    return model.fit_predict(X)
+
+
+def _choose_k(
+    X: np.ndarray, method: str, k_range: tuple[int, int], seed: int, memory: Memory
+) -> tuple[int, dict[int, float]]:
+    """The k with the best silhouette on the selection sample (smallest k on ties)."""
+    scores: dict[int, float] = {}
+    for k in range(k_range[0], k_range[1] + 1):
+        labels = _labels_for(X, method, k, seed, memory)
+        if len(np.unique(labels)) < k:
+            continue  # fewer distinct profiles than k: that k is not achievable
+        scores[k] = float(silhouette_score(X, labels))
+    if not scores:
+        raise SegwiseError(
+            f"no k in k_range {tuple(k_range)} gives that many distinct clusters: the customers "
+            "have too few distinct profiles; lower the range"
+        )
+    best = max(scores, key=lambda key: (round(scores[key], 12), -key))
+    return best, scores
+
+
+def _fit(
+    X: np.ndarray, method: str, k: int, seed: int, sample_idx: np.ndarray, memory: Memory | None
+) -> np.ndarray:
+    """Raw labels for every row: k-means on all rows, Ward on the sample + nearest centroid."""
+    if method == "kmeans":
+        return _labels_for(X, method, k, seed)
+    sample_labels = _labels_for(X[sample_idx], method, k, seed, memory)
+    centroids = np.vstack([X[sample_idx][sample_labels == c].mean(axis=0) for c in range(k)])
+    labels = pairwise_distances_argmin(X, centroids)  # chunked internally
+    labels[sample_idx] = sample_labels
+    return labels
+
+
+def _silhouette(X: np.ndarray, labels: np.ndarray, sample_size: int, seed: int) -> float:
+    n = len(X)
+    if not 2 <= len(np.unique(labels)) <= n - 1:
+        return float("nan")
+    bound = sample_size if n > sample_size else None
+    return float(silhouette_score(X, labels, sample_size=bound, random_state=seed))
+
+
+def _stability(
+    X: np.ndarray, labels: np.ndarray, method: str, k: int, seed: int, ward_sample_size: int
+) -> float:
+    """ARI between a fit on a random 70% of customers and the full fit, on that 70%."""
+    n = len(X)
+    rng = np.random.default_rng([seed, 70])
+    sub = np.sort(rng.choice(n, size=int(round(STABILITY_FRACTION * n)), replace=False))
+    if len(sub) < k or len(np.unique(X[sub], axis=0)) < k:
+        return float("nan")
+    X_sub = X[sub]
+    sample_idx = np.sort(rng.permutation(len(sub))[: min(len(sub), ward_sample_size)])
+    sub_labels = _fit(X_sub, method, k, seed, sample_idx, None)
+    return float(adjusted_rand_score(labels[sub], sub_labels))
+
+
+def _describe(
+    frame: pd.DataFrame,
+    X: np.ndarray,
+    labels: np.ndarray,
+    columns: list[str],
+    n: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stable ids (1..k by mean monetary, then size), names, and the original-unit profile."""
+    original = frame[columns].apply(pd.to_numeric).astype("float64")
+    order_key = original["monetary"] if "monetary" in columns else original[columns[0]]
+    if "monetary" not in columns and "monetary" in frame.columns:
+        order_key = pd.to_numeric(frame["monetary"]).astype("float64")
+    stats = pd.DataFrame({"label": labels, "key": order_key.to_numpy()}).groupby("label")
+    summary = pd.DataFrame({"key": stats["key"].mean(), "size": stats.size()})
+    centroid = pd.DataFrame(X, columns=columns).groupby(labels).mean()
+    summary = summary.join(centroid)
+    ranked = summary.sort_values(
+        ["key", "size", *columns], ascending=[False, False] + [True] * len(columns)
+    )
+    new_id = {old: i + 1 for i, old in enumerate(ranked.index)}
+    cluster_id = pd.Series(labels).map(new_id).to_numpy()
+    z = centroid.rename(index=new_id).sort_index()
+    names = _names(z, columns)
+
+    labels_df = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].to_numpy(),
+            "cluster_id": cluster_id.astype("int64"),
+        }
+    )
+    labels_df["cluster_name"] = labels_df["cluster_id"].map(names)
+    grouped = original.groupby(cluster_id)
+    profile = pd.DataFrame({"cluster_id": z.index.astype("int64")})
+    profile["cluster_name"] = profile["cluster_id"].map(names)
+    sizes = grouped.size()
+    profile["customers"] = profile["cluster_id"].map(sizes).astype("int64")
+    profile["customer_share"] = profile["customers"] / n
+    means, medians = grouped.mean(), grouped.median()
+    for column in columns:
+        profile[f"mean_{column}"] = profile["cluster_id"].map(means[column])
+        profile[f"median_{column}"] = profile["cluster_id"].map(medians[column])
+    for column in columns:
+        profile[f"z_{column}"] = profile["cluster_id"].map(z[column])
+    return labels_df, profile
+
+
+def _level(z: float) -> int:
+    return 2 if z > LEVEL_Z else 0 if z < -LEVEL_Z else 1
+
+
+def _word(column: str, level: int) -> str:
+    words = LEVEL_WORDS.get(column)
+    if words:
+        return words[level]
+    return f"{('low', 'mid', 'high')[level]} {column.replace('_', ' ')}"
+
+
+def _names(z: pd.DataFrame, columns: list[str]) -> dict[int, str]:
+    """Readable, unique names: three headline features, more only where names would clash."""
+    ordered = [c for c in NAME_ORDER if c in columns] + [c for c in columns if c not in NAME_ORDER]
+    words = {cid: [_word(c, _level(z.at[cid, c])) for c in ordered] for cid in z.index}
+    width = {cid: min(3, len(ordered)) for cid in z.index}
+
+    def name(cid: int) -> str:
+        text = " ".join(words[cid][: width[cid]])
+        return text[:1].upper() + text[1:]
+
+    while True:
+        by_name: dict[str, list[int]] = {}
+        for cid in z.index:
+            by_name.setdefault(name(cid), []).append(cid)
+        clashes = [ids for ids in by_name.values() if len(ids) > 1]
+        growable = [cid for ids in clashes for cid in ids if width[cid] < len(ordered)]
+        if not growable:
+            break
+        for cid in growable:
+            width[cid] += 1
+    result: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for cid in sorted(z.index):  # identical profiles: the higher-value cluster keeps the name
+        base = name(cid)
+        seen[base] = seen.get(base, 0) + 1
+        result[int(cid)] = base if seen[base] == 1 else f"{base} ({seen[base]})"
+    return result
+
+
+def _json_float(value: float) -> float | None:
+    """NaN is not valid JSON (Postgres jsonb refuses it): undefined figures become null."""
+    value = float(value)
+    return None if np.isnan(value) else value

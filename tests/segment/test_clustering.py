@@ -1,0 +1,281 @@
+"""Clustering maths (pure, no database): determinism, k selection, bounded Ward, names, profile."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.datasets import make_blobs
+
+from etl.errors import SegwiseError
+from etl.segment.clustering import fit_clusters
+
+FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"]
+NAME_WORD = re.compile(r"^[A-Za-z][a-z-]*( [a-z-]+)*( \(\d+\))?$")
+
+
+def blobs(n: int = 1200, centers: int = 4, seed: int = 7, std: float = 0.35) -> pd.DataFrame:
+    """Well-separated groups in log space, exponentiated back to customer-like positive units."""
+    X, truth = make_blobs(
+        n_samples=n, centers=centers, n_features=len(FEATURES), cluster_std=std,
+        center_box=(0.0, 8.0), random_state=seed,
+    )  # fmt: skip
+    frame = pd.DataFrame(np.expm1(X.clip(min=0)), columns=FEATURES)
+    frame.insert(0, "customer_id", [f"C{i:05d}" for i in range(n)])
+    frame["truth"] = truth
+    return frame
+
+
+@pytest.fixture(scope="module")
+def four_blobs() -> pd.DataFrame:
+    return blobs()
+
+
+def test_same_seed_same_result_whatever_the_row_order(four_blobs: pd.DataFrame) -> None:
+    first = fit_clusters(four_blobs, method="kmeans", k=4, seed=3)
+    again = fit_clusters(four_blobs, method="kmeans", k=4, seed=3)
+    shuffled = four_blobs.sample(frac=1.0, random_state=11)
+    reordered = fit_clusters(shuffled, method="kmeans", k=4, seed=3)
+    pd.testing.assert_frame_equal(first.labels, again.labels)
+    pd.testing.assert_frame_equal(first.profile, again.profile)
+    pd.testing.assert_frame_equal(first.labels, reordered.labels)
+    assert first.silhouette == again.silhouette and first.stability_ari == again.stability_ari
+
+
+def test_hierarchical_is_deterministic_for_a_seed() -> None:
+    frame = blobs(n=900, centers=3, seed=5, std=0.8)
+    a = fit_clusters(frame, method="hierarchical", seed=9, ward_sample_size=400)
+    b = fit_clusters(frame, method="hierarchical", seed=9, ward_sample_size=400)
+    pd.testing.assert_frame_equal(a.labels, b.labels)
+    assert a.params["silhouette_by_k"] == b.params["silhouette_by_k"]
+
+
+@pytest.mark.parametrize("method", ["kmeans", "hierarchical"])
+@pytest.mark.parametrize("centers", [3, 5])
+def test_silhouette_recovers_k_on_separated_blobs(method: str, centers: int) -> None:
+    frame = blobs(n=1000, centers=centers, seed=centers)
+    result = fit_clusters(frame, method=method, k_range=(2, 7))
+    assert result.k == centers
+    assert set(result.params["silhouette_by_k"]) == {str(k) for k in range(2, 8)}
+    assert result.silhouette == pytest.approx(result.params["silhouette_by_k"][str(centers)])
+    assert max(result.params["silhouette_by_k"].values()) == pytest.approx(result.silhouette)
+    # the clusters are the true groups (up to numbering)
+    merged = result.labels.merge(frame[["customer_id", "truth"]], on="customer_id")
+    assert merged.groupby("truth")["cluster_id"].nunique().eq(1).all()
+    assert merged.groupby("cluster_id")["truth"].nunique().eq(1).all()
+
+
+def test_hierarchical_fits_a_bounded_sample_and_labels_everyone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fitted_rows: list[int] = []
+    original = AgglomerativeClustering.fit
+
+    def spy(self, X, y=None):  # noqa: ANN001 - the library's signature
+        fitted_rows.append(len(X))
+        return original(self, X, y)
+
+    monkeypatch.setattr(AgglomerativeClustering, "fit", spy)
+    frame = blobs(n=5000, centers=4, seed=21)
+    result = fit_clusters(frame, method="hierarchical", sample_size=1500, ward_sample_size=600)
+    assert fitted_rows and max(fitted_rows) <= 600
+    assert len(result.labels) == 5000
+    assert result.labels["customer_id"].is_unique
+    assert set(result.labels["customer_id"]) == set(frame["customer_id"])
+    assert result.labels["cluster_id"].notna().all()
+    assert set(result.labels["cluster_id"]) == set(range(1, result.k + 1))
+    assert result.k == 4
+    assert result.params["n_fit_rows"] == 600
+    merged = result.labels.merge(frame[["customer_id", "truth"]], on="customer_id")
+    assert merged.groupby("truth")["cluster_id"].nunique().eq(1).all()
+
+
+def test_names_are_unique_readable_and_follow_the_profile(four_blobs: pd.DataFrame) -> None:
+    result = fit_clusters(four_blobs, method="kmeans", k=4)
+    names = result.profile["cluster_name"]
+    assert names.is_unique
+    assert all(NAME_WORD.match(name) for name in names), list(names)
+    # ids are ordered by mean monetary, highest first
+    assert result.profile["mean_monetary"].is_monotonic_decreasing
+    assert list(result.profile["cluster_id"]) == [1, 2, 3, 4]
+    # the name's words agree with the cluster's standardised levels
+    for row in result.profile.itertuples():
+        words = row.cluster_name.lower()
+        if row.z_monetary > 0.5:
+            assert words.startswith("high-value")
+        if row.z_monetary < -0.5:
+            assert words.startswith("low-spend")
+        if row.z_recency_days > 0.5:
+            assert "lapsed" in words
+        if row.z_recency_days < -0.5:
+            assert "recent" in words
+    # labels carry the same names as the profile
+    named = result.labels.drop_duplicates("cluster_id").set_index("cluster_id")["cluster_name"]
+    assert named.to_dict() == result.profile.set_index("cluster_id")["cluster_name"].to_dict()
+
+
+def test_names_clashing_on_headline_features_get_a_distinguishing_word() -> None:
+    """Two groups equal in spend, frequency and recency, different only in tenure."""
+    rng = np.random.default_rng(4)
+    n = 400
+    base = {
+        "recency_days": rng.normal(30, 1, 2 * n),
+        "frequency": rng.normal(5, 0.1, 2 * n),
+        "monetary": rng.normal(500, 5, 2 * n),
+    }
+    frame = pd.DataFrame(base)
+    frame["tenure_days"] = np.r_[rng.normal(20, 1, n), rng.normal(900, 10, n)]
+    frame.insert(0, "customer_id", [f"T{i}" for i in range(2 * n)])
+    result = fit_clusters(
+        frame, method="kmeans", k=2, feature_columns=["recency_days", "frequency", "monetary"]
+        + ["tenure_days"],
+    )  # fmt: skip
+    names = sorted(result.profile["cluster_name"])
+    assert len(set(names)) == 2
+    assert any(name.endswith(" new") for name in names), names
+    assert any(name.endswith(" long-standing") for name in names), names
+
+
+def test_profile_in_original_units_matches_an_independent_groupby(
+    four_blobs: pd.DataFrame,
+) -> None:
+    frame = four_blobs.copy()
+    frame.loc[frame.index[:25], "monetary"] = -frame.loc[frame.index[:25], "monetary"]  # refunds
+    result = fit_clusters(frame, method="kmeans", k=4)
+    joined = frame.merge(result.labels, on="customer_id")
+    expected = joined.groupby("cluster_id")[FEATURES].agg(["mean", "median"])
+    sizes = joined.groupby("cluster_id").size()
+    profile = result.profile.set_index("cluster_id")
+    for column in FEATURES:
+        np.testing.assert_allclose(profile[f"mean_{column}"], expected[(column, "mean")])
+        np.testing.assert_allclose(profile[f"median_{column}"], expected[(column, "median")])
+    assert (profile["customers"] == sizes).all()
+    np.testing.assert_allclose(profile["customer_share"], sizes / len(frame))
+    assert profile["customer_share"].sum() == pytest.approx(1.0)
+    # negative net revenue is kept in the profile but clipped for the distance, and counted
+    assert result.params["clipped_negative"]["monetary"] == 25
+    assert (profile["mean_monetary"] < joined.groupby("cluster_id")["monetary"].max()).all()
+
+
+def test_stability_is_an_ari_high_on_clean_blobs(four_blobs: pd.DataFrame) -> None:
+    clean = fit_clusters(four_blobs, method="kmeans", k=4)
+    assert clean.stability_ari == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame(rng.uniform(1, 100, size=(800, 3)), columns=FEATURES[:3])
+    noise.insert(0, "customer_id", range(800))
+    for method in ("kmeans", "hierarchical"):
+        noisy = fit_clusters(noise, method=method, k=5)
+        assert -1.0 <= noisy.stability_ari <= 1.0
+        assert noisy.params["stability_ari"] == pytest.approx(noisy.stability_ari)
+
+
+def test_missing_values_are_imputed_and_decimals_accepted() -> None:
+    from decimal import Decimal
+
+    frame = blobs(n=300, centers=3, seed=2)
+    frame["monetary"] = [Decimal(str(round(v, 2))) for v in frame["monetary"]]
+    frame.loc[frame.index[:4], "avg_order_value"] = np.nan
+    result = fit_clusters(frame, method="kmeans", k=3)
+    assert result.params["imputed_median"] == {"avg_order_value": 4}
+    assert len(result.labels) == 300
+    # the profile describes the recorded values, not the imputed ones
+    joined = frame.merge(result.labels, on="customer_id")
+    expected = joined.groupby("cluster_id")["avg_order_value"].mean()
+    np.testing.assert_allclose(result.profile.set_index("cluster_id")["mean_avg_order_value"],
+                               expected)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "kmeans", "k": 1}, "k must be an integer >= 2"),
+        ({"method": "kmeans", "k": 61}, "more than the 60 customers"),
+        ({"method": "kmeans", "k": 2.5}, "k must be an integer"),
+        ({"method": "hierarchical", "k": 9, "ward_sample_size": 8}, "raise ward_sample_size"),
+        ({"method": "kmeans", "k_range": (1, 4)}, "need 2 <= low <= high"),
+        ({"method": "kmeans", "k_range": (6, 3)}, "need 2 <= low <= high"),
+        ({"method": "kmeans", "k_range": (2,)}, "two integers"),
+        ({"method": "kmeans", "k_range": (2, 70)}, "lower the upper bound to at most 59"),
+        ({"method": "dbscan"}, "unknown clustering method 'dbscan'"),
+        ({"method": "kmeans", "feature_columns": ["spend"]}, "spend not in the features"),
+        ({"method": "kmeans", "sample_size": 1}, "sample_size must be an integer >= 3"),
+    ],
+)
+def test_bad_parameters_fail_before_any_fitting(
+    monkeypatch: pytest.MonkeyPatch, kwargs: dict, message: str
+) -> None:
+    def refuse(*args, **kw):  # noqa: ANN002, ANN003
+        raise AssertionError("a model was fitted before validation")
+
+    monkeypatch.setattr(KMeans, "fit", refuse)
+    monkeypatch.setattr(AgglomerativeClustering, "fit", refuse)
+    frame = blobs(n=60, centers=2)
+    with pytest.raises(SegwiseError, match=re.escape(message)):
+        fit_clusters(frame, **kwargs)
+
+
+def test_duplicate_customers_and_too_few_distinct_profiles_are_refused() -> None:
+    frame = blobs(n=50, centers=2)
+    twice = pd.concat([frame, frame.iloc[:1]])
+    with pytest.raises(SegwiseError, match="one row per customer"):
+        fit_clusters(twice, method="kmeans", k=2)
+    same = pd.DataFrame(
+        {"customer_id": range(10), "frequency": [1] * 8 + [3, 3], "monetary": [10.0] * 9 + [20.0]}
+    )
+    with pytest.raises(SegwiseError, match="3 distinct customer profiles"):
+        fit_clusters(same, method="kmeans", k=4)
+
+
+def _online_retail_features(path) -> pd.DataFrame:  # noqa: ANN001
+    """Plain-pandas customer features as of 2011-12-09 (product.md definitions)."""
+    lines = pd.read_csv(
+        path, encoding="latin-1",
+        usecols=["InvoiceNo", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"],
+        dtype={"InvoiceNo": str, "CustomerID": "Int64"},
+    )  # fmt: skip
+    lines = lines[lines["CustomerID"].notna()].copy()
+    lines["day"] = pd.to_datetime(lines["InvoiceDate"], format="%m/%d/%Y %H:%M").dt.normalize()
+    lines["amount"] = lines["Quantity"] * lines["UnitPrice"]
+    cancelled = lines["InvoiceNo"].str.startswith("C")
+    sales = lines[~cancelled & (lines["Quantity"] > 0) & (lines["UnitPrice"] > 0)]
+    returns = lines[cancelled | (lines["Quantity"] < 0)]
+    as_of = pd.Timestamp("2011-12-09")
+    by = sales.groupby("CustomerID")
+    features = pd.DataFrame(
+        {
+            "recency_days": (as_of - by["day"].max()).dt.days,
+            "frequency": by["InvoiceNo"].nunique(),
+            "gross": by["amount"].sum(),
+            "tenure_days": (as_of - by["day"].min()).dt.days,
+        }
+    )
+    returned = -returns.groupby("CustomerID")["amount"].sum()
+    features["monetary"] = features["gross"] - returned.reindex(features.index).fillna(0)
+    features["avg_order_value"] = features["gross"] / features["frequency"]
+    return features.rename_axis("customer_id").reset_index().astype({"customer_id": str})
+
+
+def test_kmeans_on_real_online_retail_customers(online_retail_path) -> None:  # noqa: ANN001
+    features = _online_retail_features(online_retail_path)
+    assert len(features) == 4338
+    ref = features.set_index("customer_id").loc[["12346", "12748"]]
+    assert list(ref["recency_days"]) == [325, 0] and list(ref["frequency"]) == [1, 209]
+    assert ref.loc["12748", "monetary"] == pytest.approx(29072.10)
+
+    result = fit_clusters(features, method="kmeans", k_range=(2, 6))
+    assert 2 <= result.k <= 6
+    assert len(result.labels) == 4338
+    assert set(result.labels["customer_id"]) == set(features["customer_id"])
+    assert result.labels["cluster_name"].notna().all()
+    assert result.profile["customers"].sum() == 4338
+    assert result.profile["cluster_name"].is_unique
+    assert 0 < result.silhouette <= 1 and -1 <= result.stability_ari <= 1
+    assert result.params["clipped_negative"]["monetary"] == int((features["monetary"] < 0).sum())
+    # ids follow spend, and the profile is the members' own mean
+    assert result.profile["mean_monetary"].is_monotonic_decreasing
+    top = result.labels.loc[result.labels["cluster_id"] == 1, "customer_id"]
+    top_mean = features.set_index("customer_id").loc[top, "monetary"].mean()
+    assert top_mean == pytest.approx(result.profile.iloc[0]["mean_monetary"])
