@@ -182,17 +182,11 @@ def build_warehouse(url: str, batch_ids: list[int] | None = None) -> dict[str, A
     return {"built": summaries, "requested": batch_ids or []}
 
 
-def run_config(p: Mapping[str, Any], settings: SourceSettings | None = None) -> dict[str, Any]:
-    """The segmentation config: SEGWISE_RUN_CONFIG's file, with the form's n_clusters on top."""
-    from etl.segment.config import load_config  # noqa: PLC0415
-
-    settings = settings or SourceSettings.from_env()
-    cfg = load_config(settings.run_config) if settings.run_config else {}
-    if p.get("n_clusters") is not None:
-        clustering = dict(cfg.get("clustering") or {})
-        clustering["k"] = p["n_clusters"]
-        cfg["clustering"] = clustering
-    return cfg
+def config_overrides(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's settings as segmentation config overrides (on top of SEGWISE_RUN_CONFIG)."""
+    if p.get("n_clusters") is None:
+        return {}
+    return {"clustering": {"k": p["n_clusters"]}}
 
 
 def features(
@@ -205,20 +199,23 @@ def features(
     """Open a segmentation run (validated, locked per as-of date) and build its features."""
     from etl.segment import pipeline  # noqa: PLC0415
 
+    settings = settings or SourceSettings.from_env()
     run_id = pipeline.start_run(
         url,
         date.fromisoformat(p["as_of"]),
         methods=list(p["methods"]),
-        config=run_config(p, settings),
+        config=settings.run_config,
         trigger="airflow",
-        params={"airflow_run_id": airflow_run_id, "source": p["source"], "layout": p["layout"]},
+        params=config_overrides(p),
     )
+    log.info("Airflow run %s works on segmentation run %s", airflow_run_id, run_id)
     try:
-        pipeline.build_features(url, run_id)
+        customers = pipeline.build_features(url, run_id)
     except BaseException as exc:
         # A retry starts a new run: release this one's lock and delete its rows first.
-        pipeline.fail_run(url, run_id, f"features: {exc}")
+        pipeline.fail_run(url, run_id, f"features: {type(exc).__name__}: {exc}")
         raise
+    log.info("segmentation run %s: features for %s customers", run_id, customers)
     return run_id
 
 
@@ -253,5 +250,9 @@ def mark_failed(url: str, run_id: int | None, message: str) -> bool:
         return False
     from etl.segment import pipeline  # noqa: PLC0415
 
-    pipeline.fail_run(url, run_id, message)
+    try:
+        pipeline.fail_run(url, run_id, message)
+    except SegwiseError as exc:  # e.g. it was published before a later step failed
+        log.warning("segmentation run %s not marked failed: %s", run_id, exc)
+        return False
     return True

@@ -1,0 +1,38 @@
+-- Every customer of the run has exactly one segment for every method the run computed, and no
+-- segment row belongs to a customer outside the run's features.
+-- Params: run_id. Returns (subject, expected, actual, passed).
+WITH features AS (
+    SELECT count(*) AS customers
+    FROM segmentation.customer_features
+    WHERE run_id = %(run_id)s
+),
+methods AS (
+    SELECT unnest(methods) AS method FROM segmentation.runs WHERE run_id = %(run_id)s
+),
+labelled AS (
+    SELECT m.method, count(s.customer_id) AS customers
+    FROM methods AS m
+    LEFT JOIN segmentation.customer_segments AS s
+        ON s.run_id = %(run_id)s AND s.method = m.method
+    GROUP BY m.method
+),
+strays AS (
+    SELECT count(*) AS n
+    FROM segmentation.customer_segments AS s
+    WHERE s.run_id = %(run_id)s
+      AND NOT EXISTS (
+          SELECT 1 FROM segmentation.customer_features AS f
+          WHERE f.run_id = s.run_id AND f.customer_id = s.customer_id
+      )
+)
+SELECT
+    'customers with a ' || l.method || ' segment',
+    f.customers::text,
+    l.customers::text,
+    l.customers = f.customers
+FROM labelled AS l
+CROSS JOIN features AS f
+UNION ALL
+SELECT 'segment rows without customer features', '0', n::text, n = 0
+FROM strays
+ORDER BY 1;
