@@ -106,7 +106,7 @@ CREATE TABLE segmentation.customer_category_revenue (
     customer_id  text NOT NULL,
     category     text NOT NULL,
     revenue      numeric NOT NULL,
-    orders       integer NOT NULL,
+    products     integer NOT NULL,
     quantity     numeric,
     PRIMARY KEY (run_id, customer_id, category)
 );
@@ -168,6 +168,8 @@ CREATE TABLE segmentation.demographic_profiles (
     value          text NOT NULL,
     customers      bigint NOT NULL,
     share          double precision,
+    index_vs_all   double precision,
+    orders         bigint,
     revenue        numeric,
     revenue_share  double precision,
     gross_margin   numeric,

@@ -1,0 +1,566 @@
+"""The segmentation stages, one function per stage (what `segwise run` and the DAG's tasks call).
+
+Each stage is one transaction that first deletes whatever an earlier attempt of the same stage
+left for the run, so an Airflow retry is safe. Results are written under the run's id and stay
+invisible until ``publish`` flips the run to ``published`` and, in the same transaction, deletes
+the rows of the run it replaces. A run that fails keeps the previous published run visible.
+
+Run statuses: ``running`` (stages in progress) -> ``succeeded`` (all stages done, not yet
+visible) -> ``published`` (what ``mart`` shows for its date); ``superseded`` (a later run of the
+same date was published); ``failed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from etl.db import connect, transaction
+from etl.errors import SegwiseError
+from etl.paths import read_sql, sql_dir
+from etl.segment import config as seg_config
+from etl.segment import runs
+from etl.segment.frames import copy_frame, read_frame
+from etl.segment.rfm import rfm_segments
+from etl.segment.tiers import size_tiers
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+FEATURE_DTYPES: dict[str, Any] = {
+    "customer_id": str,
+    "recency_days": "int64",
+    "frequency": "int64",
+    "monetary": "float64",
+    "gross_revenue": "float64",
+    "returns_value": "float64",
+    "return_orders": "int64",
+    "return_rate": "float64",
+    "tenure_days": "int64",
+    "avg_order_value": "float64",
+    "mean_days_between_orders": "float64",
+    "total_quantity": "float64",
+    "distinct_products": "int64",
+    "distinct_shops": "int64",
+    "distinct_categories": "int64",
+    "window_orders": "int64",
+    "window_revenue": "float64",
+}
+NUMERIC_FEATURES = [c for c in FEATURE_DTYPES if c != "customer_id"]
+SEGMENT_COLUMNS = ["run_id", "method", "customer_id", "segment_id", "segment", "scores"]
+PROFILE_SQL = {
+    "demographic": "segmentation/profile_demographic.sql",
+    "channel": "segmentation/profile_channel.sql",
+}
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise SegwiseError(f"as-of date {value!r} is not a date: use YYYY-MM-DD") from exc
+
+
+@contextmanager
+def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connection, dict]]:
+    """One stage's transaction; yields (conn, run) with the run checked and heartbeat sent.
+
+    The run row is not locked during the stage, so method stages of one run can run in
+    parallel (Airflow tasks); ``stage_done`` re-checks the status when it records the stage.
+    """
+    with connect(url, autocommit=True) as beat:
+        runs.require_running(runs.get_run(beat, run_id), stage)
+        runs.stage_begin(beat, run_id, stage)
+    with transaction(url) as conn:
+        yield conn, runs.get_run(conn, run_id)
+
+
+# --------------------------------------------------------------------------------- start_run
+
+
+def start_run(
+    url: str,
+    as_of: dt.date | str,
+    *,
+    methods: list[str] | tuple[str, ...] | str | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
+    trigger: str = "cli",
+    params: Mapping[str, Any] | None = None,
+) -> int:
+    """Validate everything, then record a ``running`` run holding its date's lock; its id.
+
+    ``config`` is a YAML path or a mapping; ``params`` (e.g. the Airflow trigger form) override
+    it key by key. Nothing is written when validation fails.
+    """
+    as_of = _as_date(as_of)
+    overrides = seg_config.load_config(config)
+    for key, value in (params or {}).items():
+        if isinstance(overrides.get(key), dict) and isinstance(value, Mapping):
+            overrides[key] = {**overrides[key], **value}
+        else:
+            overrides[key] = value
+    cfg = seg_config.resolve(overrides, methods)
+    with transaction(url) as conn:
+        _check_warehouse(conn, as_of, cfg)
+        _resolve_tier_preset(conn, cfg)
+        run_id = runs.acquire(
+            conn,
+            as_of,
+            trigger=trigger,
+            methods=cfg["methods"],
+            params=seg_config.to_params(cfg),
+            lock_timeout_minutes=cfg["lock_timeout_minutes"],
+        )
+    log.info("run %s started for %s: %s", run_id, as_of, ", ".join(cfg["methods"]))
+    return run_id
+
+
+def _check_warehouse(conn: psycopg.Connection, as_of: dt.date, cfg: Mapping[str, Any]) -> None:
+    if conn.execute("SELECT to_regclass('segmentation.runs')").fetchone()[0] is None:
+        raise SegwiseError("the warehouse has no segmentation tables: run `segwise db upgrade`")
+    first = conn.execute(
+        "SELECT min(order_date) FROM warehouse.fact_order WHERE customer_id IS NOT NULL "
+        "AND n_sale_lines > 0"
+    ).fetchone()[0]
+    if first is None:
+        raise SegwiseError(
+            "the warehouse has no sales with a customer id: load data first "
+            "(`segwise load PATH --layout NAME`)"
+        )
+    if as_of < first:
+        raise SegwiseError(
+            f"as-of date {as_of} is before all data (first sale {first}): choose --as-of "
+            f"{first} or later"
+        )
+    customers = conn.execute(
+        "SELECT count(DISTINCT customer_id) FROM warehouse.fact_order "
+        "WHERE customer_id IS NOT NULL AND n_sale_lines > 0 AND order_date <= %s",
+        (as_of,),
+    ).fetchone()[0]
+    cl = cfg["clustering"]
+    if any(m in cfg["methods"] for m in seg_config.CLUSTER_METHODS):
+        need = cl["k"] if cl["k"] is not None else cl["k_range"][1]
+        if customers <= need:
+            raise SegwiseError(
+                f"clustering needs more customers than clusters: {customers} customers as of "
+                f"{as_of} but k up to {need}; lower clustering.k / clustering.k_range or drop "
+                "kmeans/hierarchical from --methods"
+            )
+        cols = cl["feature_columns"]
+        if cols:
+            bad = [c for c in cols if c not in NUMERIC_FEATURES]
+            if bad:
+                raise SegwiseError(
+                    f"clustering.feature_columns: unknown column(s) {bad}; choose from "
+                    f"{NUMERIC_FEATURES}"
+                )
+
+
+def _resolve_tier_preset(conn: psycopg.Connection, cfg: dict[str, Any]) -> None:
+    """``auto``: the food-delivery seed's thresholds when that is the only layout loaded."""
+    tiers = cfg["tiers"]
+    if tiers["preset"] != "auto":
+        return
+    layouts = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT layout FROM staging.load_batches WHERE status = 'succeeded'"
+        )
+    }
+    if layouts == {"food_delivery"}:
+        tiers.update(seg_config.FOOD_DELIVERY_TIERS)
+        tiers["preset"] = "food_delivery"
+    else:
+        tiers["preset"] = "quantile"
+
+
+# ------------------------------------------------------------------------------ build_features
+
+
+def build_features(url: str, run_id: int) -> int:
+    """Customer features and category revenue as of the run's date, all in SQL; customers."""
+    t0 = time.perf_counter()
+    with _stage(url, run_id, "features") as (conn, run):
+        as_of = run["as_of_date"]
+        window = run["params"]["tiers"].get("window_days")
+        window_start = as_of - dt.timedelta(days=window - 1) if window else None
+        for table in ("customer_category_revenue", "customer_features"):
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
+                    sql.Identifier("segmentation", table)
+                ),
+                (run_id,),
+            )
+        p = {"run_id": run_id, "as_of": as_of, "window_start": window_start}
+        conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_products")
+        conn.execute(read_sql("segmentation/customer_products.sql"), p)
+        categories = conn.execute(read_sql("segmentation/customer_category_revenue.sql"), p)
+        n_categories = categories.rowcount
+        features = conn.execute(read_sql("segmentation/customer_features.sql"), p)
+        customers = features.rowcount
+        if customers == 0:
+            raise SegwiseError(f"no customer has a sale on or before {as_of}")
+        # Fresh statistics, or the planner nested-loops over a million new rows.
+        conn.execute(
+            "ANALYZE segmentation.customer_features, segmentation.customer_category_revenue"
+        )
+        runs.stage_done(
+            conn,
+            run_id,
+            "features",
+            seconds=time.perf_counter() - t0,
+            rows={"customers": customers, "customer_category_revenue": n_categories},
+        )
+    return customers
+
+
+def read_features(
+    conn: psycopg.Connection, run_id: int, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """This run's customer features (customer level only), via COPY."""
+    cols = ["customer_id", *(columns or NUMERIC_FEATURES)]
+    query = sql.SQL(
+        "SELECT {} FROM segmentation.customer_features WHERE run_id = {} ORDER BY customer_id"
+    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in cols), sql.Literal(run_id))
+    return read_frame(conn, query, dtypes={c: FEATURE_DTYPES[c] for c in cols})
+
+
+# ---------------------------------------------------------------------------------- run_method
+
+
+def run_method(url: str, run_id: int, method: str) -> int:
+    """Label every customer of the run with one method; returns the customers labelled."""
+    if method not in seg_config.METHODS:
+        raise SegwiseError(
+            f"unknown method {method!r}: choose from {', '.join(seg_config.METHODS)}"
+        )
+    t0 = time.perf_counter()
+    stage = f"method:{method}"
+    with _stage(url, run_id, stage) as (conn, run):
+        if method not in run["methods"]:
+            raise SegwiseError(f"run {run_id} was started without method {method}")
+        if "features" not in run["stages_done"]:
+            raise SegwiseError(f"run {run_id}: build_features must finish before {method}")
+        cfg = seg_config.from_params(run["params"])
+        conn.execute(
+            "DELETE FROM segmentation.customer_segments WHERE run_id = %s AND method = %s",
+            (run_id, method),
+        )
+        conn.execute(
+            "DELETE FROM segmentation.cluster_models WHERE run_id = %s AND method = %s",
+            (run_id, method),
+        )
+        metrics: dict[str, Any] = {}
+        if method in ("demographic", "channel"):
+            conn.execute(
+                read_sql(f"segmentation/segments_{method}.sql"),
+                {"run_id": run_id, "as_of": run["as_of_date"]},
+            )
+        else:
+            labels, metrics = _compute(conn, run_id, method, cfg)
+            copy_frame(conn, ("segmentation", "customer_segments"), labels, SEGMENT_COLUMNS)
+        labelled, customers = conn.execute(
+            "SELECT (SELECT count(*) FROM segmentation.customer_segments "
+            "        WHERE run_id = %(r)s AND method = %(m)s), "
+            "       (SELECT count(*) FROM segmentation.customer_features WHERE run_id = %(r)s)",
+            {"r": run_id, "m": method},
+        ).fetchone()
+        if labelled != customers:
+            raise SegwiseError(
+                f"run {run_id}: method {method} labelled {labelled} of {customers} customers"
+            )
+        runs.stage_done(
+            conn,
+            run_id,
+            stage,
+            seconds=time.perf_counter() - t0,
+            rows={f"segments_{method}": labelled},
+            metrics={method: metrics} if metrics else None,
+        )
+    return labelled
+
+
+def _scores_json(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """A jsonb text column from a few small columns (vectorised; no per-row json.dumps)."""
+    parts = []
+    for c in columns:
+        values = frame[c]
+        if values.dtype == object:
+            text = ('"' + values.astype(str) + '"').where(values.notna(), "null")
+        else:
+            text = values.astype(str)
+        parts.append(f'"{c}": ' + text)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + ", " + part
+    return "{" + out + "}"
+
+
+def _compute(
+    conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    metrics: dict[str, Any] = {}
+    if method == "rfm":
+        feats = read_features(conn, run_id, ["recency_days", "frequency", "monetary"])
+        order = list(cfg["rfm"]["segments"])
+        out = rfm_segments(feats, cfg["rfm"]["cells"], order)
+        out["scores"] = _scores_json(out, ["r", "f", "m", "rfm"])
+    elif method == "tiers":
+        feats = read_features(conn, run_id, ["window_orders", "window_revenue"])
+        out = size_tiers(feats, cfg["tiers"])
+        out["scores"] = _scores_json(out, ["orders_tier", "revenue_tier"])
+    else:
+        out, metrics = _cluster(conn, run_id, method, cfg)
+    out["run_id"] = run_id
+    out["method"] = method
+    return out, metrics
+
+
+def _cluster(
+    conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from etl.segment.clustering import fit_clusters  # owned by the clustering engineer
+
+    cl = cfg["clustering"]
+    feats = read_features(conn, run_id)
+    result = fit_clusters(
+        feats,
+        method=method,
+        k=cl["k"],
+        k_range=tuple(cl["k_range"]),
+        feature_columns=cl["feature_columns"],
+        seed=cl["seed"],
+        sample_size=cl["sample_size"],
+    )
+    labels = result.labels
+    out = pd.DataFrame(
+        {
+            "customer_id": labels["customer_id"].astype(str).to_numpy(),
+            "segment_id": labels["cluster_id"].astype("int64").to_numpy(),
+            "segment": labels["cluster_name"].astype(str).to_numpy(),
+        }
+    )
+    out["scores"] = "{}"
+    profile = result.profile.to_json(orient="records", date_format="iso")
+    metrics = {
+        "k": int(result.k),
+        "silhouette": _finite(result.silhouette),
+        "stability_ari": _finite(result.stability_ari),
+    }
+    conn.execute(
+        "INSERT INTO segmentation.cluster_models "
+        "(run_id, method, k, silhouette, stability_ari, params, profile) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)",
+        (
+            run_id,
+            method,
+            metrics["k"],
+            metrics["silhouette"],
+            metrics["stability_ari"],
+            Jsonb(_jsonable(result.params)),
+            profile,
+        ),
+    )
+    return out, metrics
+
+
+def _finite(value: Any) -> float | None:
+    """NaN (undefined silhouette/ARI) becomes NULL: jsonb and SQL have no NaN-safe JSON."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=lambda o: getattr(o, "tolist", lambda: str(o))()))
+
+
+# ------------------------------------------------------------------------------ build_profiles
+
+
+def build_profiles(url: str, run_id: int) -> int:
+    """Per-segment profiles (and demographic/channel cross profiles); marks the run succeeded."""
+    t0 = time.perf_counter()
+    with _stage(url, run_id, "profiles") as (conn, run):
+        missing = [m for m in run["methods"] if f"method:{m}" not in run["stages_done"]]
+        if missing:
+            raise SegwiseError(f"run {run_id}: methods {missing} have not finished")
+        cfg = seg_config.from_params(run["params"])
+        conn.execute("ANALYZE segmentation.customer_segments")
+        for table in ("segment_profiles", "demographic_profiles", "channel_profiles"):
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
+                    sql.Identifier("segmentation", table)
+                ),
+                (run_id,),
+            )
+        actions = {
+            "rfm": cfg["rfm"].get("actions") or {},
+            "tiers": cfg["tiers"].get("actions") or {},
+        }
+        profiles = conn.execute(
+            read_sql("segmentation/segment_profiles.sql"),
+            {"run_id": run_id, "actions": Jsonb(actions)},
+        ).rowcount
+        rows = {"segment_profiles": profiles}
+        notes: dict[str, Any] = {}
+        for method, path in PROFILE_SQL.items():
+            if method not in run["methods"]:
+                continue
+            if not (sql_dir() / path).is_file():
+                # The profile SQL belongs to the profiles engineer; labels still stand alone.
+                log.warning("run %s: %s missing, %s profiles not built", run_id, path, method)
+                notes[method] = {"profiles": f"not built: sql/{path} missing"}
+                continue
+            cur = conn.execute(read_sql(path), {"run_id": run_id, "as_of": run["as_of_date"]})
+            rows[f"{method}_profiles"] = cur.rowcount
+        runs.stage_done(
+            conn,
+            run_id,
+            "profiles",
+            seconds=time.perf_counter() - t0,
+            rows=rows,
+            metrics=notes or None,
+        )
+        conn.execute(
+            "UPDATE segmentation.runs SET status = 'succeeded', finished_at = now() "
+            "WHERE run_id = %s",
+            (run_id,),
+        )
+    return profiles
+
+
+# ------------------------------------------------------------------------------------ publish
+
+
+def publish(url: str, run_id: int) -> None:
+    """Make the run the visible one for its date, in one transaction.
+
+    Supersedes (and deletes the rows of) the date's previous runs, records segment migration
+    against the previously published earlier date, releases the date's lock.
+    """
+    t0 = time.perf_counter()
+    with transaction(url) as conn:
+        run = runs.get_run(conn, run_id, for_update=True)
+        as_of = run["as_of_date"]
+        runs.lock_date(conn, as_of)
+        if run["status"] != "succeeded":
+            raise SegwiseError(
+                f"run {run_id} is {run['status']}: only a succeeded run (all stages done) can "
+                "be published"
+            )
+        if not runs.holds_lock(conn, run_id, as_of):
+            raise SegwiseError(
+                f"run {run_id} no longer holds the lock for {as_of} (taken over after its "
+                "lock timeout): start a new run"
+            )
+        older = [
+            r[0]
+            for r in conn.execute(
+                "SELECT run_id FROM segmentation.runs WHERE as_of_date = %s AND run_id <> %s "
+                "AND status IN ('published', 'succeeded', 'failed', 'superseded')",
+                (as_of, run_id),
+            )
+        ]
+        conn.execute(
+            "UPDATE segmentation.runs SET status = 'superseded' "
+            "WHERE run_id = ANY(%s) AND status IN ('published', 'succeeded')",
+            (older,),
+        )
+        runs.delete_results(conn, older)
+        previous = conn.execute(
+            "SELECT run_id FROM segmentation.runs WHERE status = 'published' "
+            "AND as_of_date < %s ORDER BY as_of_date DESC, run_id DESC LIMIT 1",
+            (as_of,),
+        ).fetchone()
+        rows: dict[str, int] = {}
+        if previous is not None:
+            p = {"run_id": run_id, "previous_run_id": previous[0]}
+            for name in ("segment_history", "segment_migrations"):
+                conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
+                        sql.Identifier("segmentation", name)
+                    ),
+                    (run_id,),
+                )
+                rows[name] = conn.execute(read_sql(f"segmentation/{name}.sql"), p).rowcount
+        conn.execute(
+            "UPDATE segmentation.runs SET status = 'published', published_at = now() "
+            "WHERE run_id = %s",
+            (run_id,),
+        )
+        runs.stage_done(conn, run_id, "publish", seconds=time.perf_counter() - t0, rows=rows)
+        conn.execute(
+            "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",
+            (as_of, run_id),
+        )
+    log.info("run %s published for %s (replaced runs %s)", run_id, as_of, older or "none")
+
+
+def fail_run(url: str, run_id: int, message: str) -> None:
+    """Mark a run failed, delete its partial rows and release its date; idempotent."""
+    with transaction(url) as conn:
+        runs.fail(conn, run_id, message)
+    log.warning("run %s failed: %s", run_id, message)
+
+
+# ------------------------------------------------------------------------------------ run_all
+
+
+def run_all(
+    url: str,
+    as_of: dt.date | str,
+    *,
+    methods: list[str] | tuple[str, ...] | str | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
+    trigger: str = "cli",
+    params: Mapping[str, Any] | None = None,
+    publish_result: bool = True,
+    progress: Progress | None = None,
+) -> int:
+    """Every stage for one date (what `segwise run` does); fails the run on any error."""
+    say = progress or (lambda _msg: None)
+    run_id = start_run(url, as_of, methods=methods, config=config, trigger=trigger, params=params)
+    say(f"run {run_id}: started for {as_of}")
+    try:
+        t = time.perf_counter()
+        n = build_features(url, run_id)
+        say(f"run {run_id}: features for {n} customers ({time.perf_counter() - t:.1f} s)")
+        with connect(url) as conn:
+            chosen = runs.get_run(conn, run_id)["methods"]
+        for method in chosen:
+            t = time.perf_counter()
+            run_method(url, run_id, method)
+            say(f"run {run_id}: {method} done ({time.perf_counter() - t:.1f} s)")
+        t = time.perf_counter()
+        build_profiles(url, run_id)
+        say(f"run {run_id}: profiles done ({time.perf_counter() - t:.1f} s)")
+        if publish_result:
+            publish(url, run_id)
+            say(f"run {run_id}: published")
+    except BaseException as exc:
+        try:
+            fail_run(url, run_id, f"{type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - keep the original error, log the secondary one
+            log.exception("could not mark run %s failed", run_id)
+        raise
+    return run_id

@@ -1,0 +1,188 @@
+"""The run ledger (``segmentation.runs``) and the per-date run lock.
+
+A run holds the row in ``segmentation.run_locks`` for its as-of date from ``start_run`` until it
+is published or failed, so two runs of one date never overlap; every lock change also takes a
+transaction-level advisory lock on the date, which serialises concurrent starts and publishes.
+A lock whose run sent no heartbeat for ``lock_timeout_minutes`` is taken over (the crashed run is
+marked failed) so a killed worker cannot block a date for ever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from etl.errors import SegwiseError
+
+RESULT_TABLES = (
+    "customer_features",
+    "customer_category_revenue",
+    "customer_segments",
+    "segment_profiles",
+    "cluster_models",
+    "demographic_profiles",
+    "channel_profiles",
+    "segment_history",
+    "segment_migrations",
+)
+
+_LOCK_CLASS = 7301  # advisory-lock namespace for segwise run dates
+_EPOCH = dt.date(2000, 1, 1)
+
+
+def lock_date(conn: psycopg.Connection, as_of: dt.date) -> None:
+    """Transaction-level advisory lock on one as-of date (released at commit/rollback)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, (as_of - _EPOCH).days))
+
+
+def get_run(conn: psycopg.Connection, run_id: int, *, for_update: bool = False) -> dict[str, Any]:
+    query = (
+        "SELECT run_id, as_of_date, trigger, methods, params, status, stages_done, row_counts, "
+        "timings, metrics, message FROM segmentation.runs WHERE run_id = %s"
+    )
+    if for_update:
+        query += " FOR UPDATE"
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        row = cur.execute(query, (run_id,)).fetchone()
+    if row is None:
+        raise SegwiseError(f"segmentation run {run_id} does not exist")
+    return row
+
+
+def require_running(run: Mapping[str, Any], stage: str) -> None:
+    if run["status"] != "running":
+        raise SegwiseError(
+            f"run {run['run_id']} is {run['status']}; stage {stage} needs a running run "
+            f"(start a new one with `segwise run --as-of {run['as_of_date']}`)"
+        )
+
+
+def acquire(
+    conn: psycopg.Connection,
+    as_of: dt.date,
+    *,
+    trigger: str,
+    methods: list[str],
+    params: Mapping[str, Any],
+    lock_timeout_minutes: float,
+) -> int:
+    """Insert the run and take the date's lock in the caller's transaction, or refuse."""
+    lock_date(conn, as_of)
+    holder = conn.execute(
+        "SELECT l.run_id, r.status, r.heartbeat_at, "
+        "       now() - r.heartbeat_at > make_interval(mins => %s::int) AS stale "
+        "FROM segmentation.run_locks l JOIN segmentation.runs r USING (run_id) "
+        "WHERE l.as_of_date = %s",
+        (int(lock_timeout_minutes), as_of),
+    ).fetchone()
+    if holder is not None:
+        holder_id, status, heartbeat, stale = holder
+        if status == "running" and not stale:
+            raise SegwiseError(
+                f"run {holder_id} for as-of date {as_of} is still in progress (last heartbeat "
+                f"{heartbeat:%Y-%m-%d %H:%M:%S %Z}); wait for it to finish, or after "
+                f"lock_timeout_minutes={lock_timeout_minutes:g} without a heartbeat it can be "
+                "taken over"
+            )
+        if status == "running":
+            _mark_failed(
+                conn, holder_id, f"abandoned: no heartbeat since {heartbeat:%Y-%m-%d %H:%M:%S}"
+            )
+        conn.execute("DELETE FROM segmentation.run_locks WHERE as_of_date = %s", (as_of,))
+    row = conn.execute(
+        "INSERT INTO segmentation.runs (as_of_date, trigger, methods, params) "
+        "VALUES (%s, %s, %s, %s) RETURNING run_id",
+        (as_of, trigger, methods, Jsonb(params)),
+    ).fetchone()
+    assert row is not None
+    run_id = int(row[0])
+    conn.execute(
+        "INSERT INTO segmentation.run_locks (as_of_date, run_id) VALUES (%s, %s)", (as_of, run_id)
+    )
+    return run_id
+
+
+def holds_lock(conn: psycopg.Connection, run_id: int, as_of: dt.date) -> bool:
+    row = conn.execute(
+        "SELECT run_id FROM segmentation.run_locks WHERE as_of_date = %s", (as_of,)
+    ).fetchone()
+    return row is not None and int(row[0]) == run_id
+
+
+def stage_begin(conn: psycopg.Connection, run_id: int, stage: str) -> None:
+    conn.execute(
+        "UPDATE segmentation.runs SET stage = %s, heartbeat_at = now() WHERE run_id = %s",
+        (stage, run_id),
+    )
+
+
+def stage_done(
+    conn: psycopg.Connection,
+    run_id: int,
+    stage: str,
+    *,
+    seconds: float,
+    rows: Mapping[str, int] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a finished stage in the stage's own transaction (so a retry starts clean)."""
+    cur = conn.execute(
+        "UPDATE segmentation.runs SET "
+        "  stages_done = array_append(array_remove(stages_done, %(stage)s), %(stage)s), "
+        "  timings = timings || jsonb_build_object(%(stage)s, round(%(secs)s::numeric, 3)), "
+        "  row_counts = row_counts || %(rows)s, metrics = metrics || %(metrics)s, "
+        "  stage = NULL, heartbeat_at = now() "
+        "WHERE run_id = %(run_id)s AND status = %(status)s",
+        {
+            "status": "published" if stage == "publish" else "running",
+            "stage": stage,
+            "secs": seconds,
+            "rows": Jsonb(dict(rows or {})),
+            "metrics": Jsonb(json.loads(json.dumps(dict(metrics or {}), default=float))),
+            "run_id": run_id,
+        },
+    )
+    if cur.rowcount != 1:
+        raise SegwiseError(
+            f"run {run_id} stopped being running during stage {stage} (failed or taken over); "
+            "its results were not recorded"
+        )
+
+
+def delete_results(conn: psycopg.Connection, run_ids: list[int]) -> None:
+    if not run_ids:
+        return
+    for table in RESULT_TABLES:
+        conn.execute(
+            psycopg.sql.SQL("DELETE FROM {} WHERE run_id = ANY(%s)").format(
+                psycopg.sql.Identifier("segmentation", table)
+            ),
+            (run_ids,),
+        )
+
+
+def _mark_failed(conn: psycopg.Connection, run_id: int, message: str) -> None:
+    conn.execute(
+        "UPDATE segmentation.runs SET status = 'failed', message = %s, finished_at = now(), "
+        "stage = NULL WHERE run_id = %s",
+        (message[:4000], run_id),
+    )
+    delete_results(conn, [run_id])
+
+
+def fail(conn: psycopg.Connection, run_id: int, message: str) -> None:
+    """Mark failed, drop its partial rows, release its lock; published rows are untouched."""
+    run = get_run(conn, run_id, for_update=True)
+    lock_date(conn, run["as_of_date"])
+    if run["status"] in ("published", "superseded"):
+        raise SegwiseError(f"run {run_id} is {run['status']} and cannot be marked failed")
+    _mark_failed(conn, run_id, message)
+    conn.execute(
+        "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",
+        (run["as_of_date"], run_id),
+    )

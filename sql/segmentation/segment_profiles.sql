@@ -1,0 +1,94 @@
+-- One row per method and segment of the run: size, revenue contribution, mean R/F/M, top
+-- categories and a recommended action (configured per segment; for methods without their own,
+-- the action of the segment's dominant RFM segment when RFM ran).
+-- Params: run_id, actions (jsonb: {method: {segment: text}}).
+INSERT INTO segmentation.segment_profiles (
+    run_id, method, segment, segment_id, customers, customer_share, revenue, revenue_share,
+    avg_recency_days, avg_frequency, avg_monetary, avg_order_value, median_monetary,
+    top_categories, recommended_action, extra
+)
+WITH seg AS (
+    SELECT s.method, s.segment, s.segment_id, s.customer_id, s.scores,
+           f.recency_days, f.frequency, f.monetary, f.gross_revenue
+    FROM segmentation.customer_segments AS s
+    JOIN segmentation.customer_features AS f
+        ON f.run_id = s.run_id AND f.customer_id = s.customer_id
+    WHERE s.run_id = %(run_id)s
+),
+totals AS (
+    SELECT method, count(*) AS customers, sum(monetary) AS revenue
+    FROM seg
+    GROUP BY method
+),
+agg AS (
+    SELECT
+        method,
+        segment,
+        min(segment_id) AS segment_id,
+        count(*) AS customers,
+        sum(monetary) AS revenue,
+        avg(recency_days) AS avg_recency_days,
+        avg(frequency) AS avg_frequency,
+        avg(monetary) AS avg_monetary,
+        sum(gross_revenue) / nullif(sum(frequency), 0) AS avg_order_value,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY monetary) AS median_monetary,
+        avg((scores ->> 'r')::numeric) AS avg_r,
+        avg((scores ->> 'f')::numeric) AS avg_f,
+        avg((scores ->> 'm')::numeric) AS avg_m
+    FROM seg
+    GROUP BY method, segment
+),
+cats AS (
+    SELECT s.method, s.segment, c.category, sum(c.revenue) AS revenue
+    FROM segmentation.customer_segments AS s
+    JOIN segmentation.customer_category_revenue AS c
+        ON c.run_id = s.run_id AND c.customer_id = s.customer_id
+    WHERE s.run_id = %(run_id)s
+    GROUP BY s.method, s.segment, c.category
+),
+top AS (
+    SELECT method, segment, (array_agg(category ORDER BY revenue DESC, category))[1:3] AS top
+    FROM cats
+    GROUP BY method, segment
+),
+dominant AS (
+    SELECT DISTINCT ON (s.method, s.segment)
+        s.method, s.segment, r.segment AS rfm_segment, count(*) AS customers
+    FROM segmentation.customer_segments AS s
+    JOIN segmentation.customer_segments AS r
+        ON r.run_id = s.run_id AND r.method = 'rfm' AND r.customer_id = s.customer_id
+    WHERE s.run_id = %(run_id)s AND s.method <> 'rfm'
+    GROUP BY s.method, s.segment, r.segment
+    ORDER BY s.method, s.segment, count(*) DESC, r.segment
+)
+SELECT
+    %(run_id)s,
+    a.method,
+    a.segment,
+    a.segment_id,
+    a.customers,
+    a.customers::double precision / t.customers,
+    a.revenue,
+    (a.revenue / nullif(t.revenue, 0))::double precision,
+    a.avg_recency_days,
+    a.avg_frequency,
+    a.avg_monetary,
+    a.avg_order_value,
+    a.median_monetary,
+    tp.top,
+    coalesce(
+        %(actions)s::jsonb -> a.method ->> a.segment,
+        CASE WHEN d.rfm_segment IS NOT NULL THEN
+            'Mostly ' || d.rfm_segment || ' (' || round(100.0 * d.customers / a.customers)
+            || ' percent): ' || coalesce(%(actions)s::jsonb -> 'rfm' ->> d.rfm_segment, '')
+        END
+    ),
+    jsonb_strip_nulls(jsonb_build_object(
+        'avg_r', round(a.avg_r, 3), 'avg_f', round(a.avg_f, 3), 'avg_m', round(a.avg_m, 3),
+        'dominant_rfm_segment', d.rfm_segment,
+        'dominant_rfm_share', round(d.customers::numeric / a.customers, 4)
+    ))
+FROM agg AS a
+JOIN totals AS t ON t.method = a.method
+LEFT JOIN top AS tp ON tp.method = a.method AND tp.segment = a.segment
+LEFT JOIN dominant AS d ON d.method = a.method AND d.segment = a.segment;
