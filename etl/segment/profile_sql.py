@@ -1,0 +1,60 @@
+"""Run one profile model (``sql/segmentation/profile_*.sql``) for a run, replacing its rows.
+
+Shared by ``profiles_demographic`` and ``profiles_channel``: both are a single set-based
+INSERT ... SELECT keyed by ``run_id``, so a rebuild is DELETE + INSERT in one transaction
+(the caller's when given a connection, else a new one), and a retry never duplicates rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+
+from etl.db import transaction
+from etl.errors import SegwiseError
+from etl.paths import read_sql
+
+Check = Callable[[psycopg.Connection, int], None]
+
+
+def replace_profiles(
+    conn_or_url: psycopg.Connection | str,
+    run_id: int,
+    *,
+    table: str,
+    model: str,
+    check: Check | None = None,
+) -> int:
+    """DELETE the run's rows of ``segmentation.<table>``, run ``model``; rows written."""
+    if isinstance(conn_or_url, psycopg.Connection):
+        return _replace(conn_or_url, run_id, table, model, check)
+    with transaction(conn_or_url) as conn:
+        return _replace(conn, run_id, table, model, check)
+
+
+def _replace(
+    conn: psycopg.Connection, run_id: int, table: str, model: str, check: Check | None
+) -> int:
+    row = conn.execute(
+        "SELECT as_of_date, (SELECT count(*) FROM segmentation.customer_features "
+        "                    WHERE run_id = %(r)s) "
+        "FROM segmentation.runs WHERE run_id = %(r)s",
+        {"r": run_id},
+    ).fetchone()
+    if row is None:
+        raise SegwiseError(f"segmentation run {run_id} does not exist")
+    as_of, customers = row
+    if customers == 0:
+        raise SegwiseError(
+            f"run {run_id} has no customer features: build_features must finish before profiles"
+        )
+    if check is not None:
+        check(conn, run_id)
+    conn.execute(
+        sql.SQL("DELETE FROM {} WHERE run_id = %s").format(sql.Identifier("segmentation", table)),
+        (run_id,),
+    )
+    cur = conn.execute(read_sql(model), {"run_id": run_id, "as_of": as_of})
+    return cur.rowcount

@@ -1,0 +1,40 @@
+"""Demographic profiles: every method's segments of a run crossed with demographic bands.
+
+Entry point (called by ``etl.segment.pipeline.build_profiles``)::
+
+    build(conn_or_url, run_id) -> int   # rows written to segmentation.demographic_profiles
+
+The bands (age at the as-of date from birth_year, else the recorded age; income; gender; family
+status; dependants; region) are the ones the ``demographic`` method stores per customer in
+``customer_segments.scores``, so labels and profiles never disagree; that method must have run.
+The maths is one set-based statement, ``sql/segmentation/profile_demographic.sql``.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from etl.errors import SegwiseError
+from etl.segment.profile_sql import replace_profiles
+
+MODEL = "segmentation/profile_demographic.sql"
+TABLE = "demographic_profiles"
+DIMENSIONS = ("age_band", "income_band", "gender", "family_status", "dependants", "region")
+
+
+def build(conn_or_url: psycopg.Connection | str, run_id: int) -> int:
+    """Replace the run's demographic profiles; returns the rows written."""
+    return replace_profiles(conn_or_url, run_id, table=TABLE, model=MODEL, check=_has_labels)
+
+
+def _has_labels(conn: psycopg.Connection, run_id: int) -> None:
+    labelled = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM segmentation.customer_segments "
+        "WHERE run_id = %s AND method = 'demographic')",
+        (run_id,),
+    ).fetchone()[0]
+    if not labelled:
+        raise SegwiseError(
+            f"run {run_id} has no demographic labels: run the 'demographic' method before "
+            "building demographic profiles (add it to --methods)"
+        )
