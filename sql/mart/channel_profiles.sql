@@ -19,7 +19,9 @@ SELECT
     p.revenue,
     p.revenue_share,
     p.gross_margin,
-    p.margin_pct
+    p.margin_pct,
+    p.index_vs_all,
+    p.orders
 FROM latest AS l
 JOIN segmentation.channel_profiles AS p ON p.run_id = l.run_id;
 
@@ -27,14 +29,23 @@ COMMENT ON VIEW mart.channel_profiles IS
     'Each method''s segments of the latest published run broken down by channel, platform, market, region.';
 COMMENT ON COLUMN mart.channel_profiles.as_of_date IS 'Date the run describes (inclusive).';
 COMMENT ON COLUMN mart.channel_profiles.run_id IS 'Segmentation run (mart.runs).';
-COMMENT ON COLUMN mart.channel_profiles.method IS 'Segmentation method of the segment.';
+COMMENT ON COLUMN mart.channel_profiles.method IS
+    'Segmentation method of the segment; ''all'' (segment ''all'') = every customer.';
 COMMENT ON COLUMN mart.channel_profiles.segment IS 'Segment label within the method.';
-COMMENT ON COLUMN mart.channel_profiles.dimension IS 'Which breakdown: channel, platform, market, region.';
+COMMENT ON COLUMN mart.channel_profiles.dimension IS
+    'Which breakdown: channel, platform, market, region, country (of the order lines).';
 COMMENT ON COLUMN mart.channel_profiles.value IS 'Band or value within the dimension.';
-COMMENT ON COLUMN mart.channel_profiles.customers IS 'Customers of the segment in this band.';
+COMMENT ON COLUMN mart.channel_profiles.customers IS
+    'Customers of the segment with a sale in this value (one customer can count in several).';
 COMMENT ON COLUMN mart.channel_profiles.share IS 'customers / customers of the segment.';
-COMMENT ON COLUMN mart.channel_profiles.revenue IS 'Revenue of the segment in this band.';
+COMMENT ON COLUMN mart.channel_profiles.revenue IS
+    'Net revenue (sales minus returns) of the segment''s order lines in this value.';
 COMMENT ON COLUMN mart.channel_profiles.revenue_share IS 'revenue / revenue of the segment.';
 COMMENT ON COLUMN mart.channel_profiles.gross_margin IS
     'Revenue minus cost where cost data exist, else NULL.';
-COMMENT ON COLUMN mart.channel_profiles.margin_pct IS 'gross_margin / revenue.';
+COMMENT ON COLUMN mart.channel_profiles.margin_pct IS
+    'gross_margin / sales of the lines that have cost data.';
+COMMENT ON COLUMN mart.channel_profiles.index_vs_all IS
+    '100 * share / share of all customers in this value (100 = as common as overall).';
+COMMENT ON COLUMN mart.channel_profiles.orders IS
+    'Distinct orders with a sale in this value.';

@@ -354,3 +354,64 @@ def test_channel_profiles_without_cost_data_have_no_margin(warehouse) -> None:  
     e_only = got.loc[("rfm", "At Risk", "country", "GB")]  # E alone among C, D, E is in GB
     assert e_only["customers"] == 1 and np.isnan(e_only["gross_margin"])
     assert e_only["margin_pct"] != e_only["margin_pct"]
+
+
+# ------------------------------------------------------------------ through the run pipeline
+
+
+def test_pipeline_profiles_reconcile_with_segment_profiles(fresh_warehouse_url: str) -> None:
+    """A full run on a toy warehouse: the profiles add up to the core's segment profiles."""
+    from etl.segment import pipeline
+    from tests.segment.warehouse_data import small_warehouse
+
+    url = fresh_warehouse_url
+    small_warehouse(url, customers=80)
+    methods = ["rfm", "kmeans", "hierarchical", "demographic", "channel"]
+    run_id = pipeline.run_all(url, "2024-03-31", methods=methods, params={"clustering": {"k": 3}})
+    with psycopg.connect(url) as conn:
+        segments = conn.execute(
+            "SELECT method, segment, customers, revenue FROM segmentation.segment_profiles "
+            "WHERE run_id = %s",
+            (run_id,),
+        ).fetchall()
+        customers = conn.execute(
+            "SELECT count(*), sum(monetary) FROM segmentation.customer_features WHERE run_id = %s",
+            (run_id,),
+        ).fetchone()
+        sums = {}
+        for table in ("demographic_profiles", "channel_profiles"):
+            sums[table] = conn.execute(
+                f"SELECT method, segment, dimension, sum(customers), sum(revenue), "  # noqa: S608
+                f"sum(revenue_share) FROM segmentation.{table} WHERE run_id = %s "
+                "GROUP BY method, segment, dimension",
+                (run_id,),
+            ).fetchall()
+        mart = conn.execute(
+            "SELECT (SELECT count(*) FROM mart.demographic_profiles WHERE run_id = %(r)s), "
+            "(SELECT count(*) FROM segmentation.demographic_profiles WHERE run_id = %(r)s), "
+            "(SELECT count(*) FROM mart.channel_profiles WHERE index_vs_all IS NOT NULL "
+            "                                             AND orders IS NOT NULL), "
+            "(SELECT count(*) FROM segmentation.channel_profiles WHERE run_id = %(r)s)",
+            {"r": run_id},
+        ).fetchone()
+    expected = {(m, s): (c, r) for m, s, c, r in segments}
+    expected[("all", "all")] = customers
+    assert {m for m, _ in expected} == {*methods, "all"}
+    demographic = {(m, s, d): (c, r, sh) for m, s, d, c, r, sh in sums["demographic_profiles"]}
+    channel = {(m, s, d): (c, r, sh) for m, s, d, c, r, sh in sums["channel_profiles"]}
+    assert {k[:2] for k in demographic} == set(expected) == {k[:2] for k in channel}
+    assert {k[2] for k in demographic} == set(profiles_demographic.DIMENSIONS)
+    assert {k[2] for k in channel} == set(profiles_channel.DIMENSIONS)
+    for (method, segment, dim), (n, revenue, share) in demographic.items():
+        want_n, want_revenue = expected[(method, segment)]
+        assert n == want_n, (method, segment, dim)  # bands partition the segment
+        assert float(revenue) == pytest.approx(float(want_revenue))
+        assert share == pytest.approx(1.0)
+    for (method, segment, dim), (n, revenue, share) in channel.items():
+        want_n, want_revenue = expected[(method, segment)]
+        assert n >= want_n, (method, segment, dim)  # customers may buy in several values
+        # order-line net revenue equals the features' monetary (fact_order based)
+        assert float(revenue) == pytest.approx(float(want_revenue)), (method, segment, dim)
+        assert share == pytest.approx(1.0)
+    # the published run is what the mart shows, new columns included
+    assert mart[0] == mart[1] > 0 and mart[2] == mart[3] > 0
