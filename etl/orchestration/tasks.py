@@ -160,7 +160,9 @@ def _stage_demo(url: str, as_of: date, settings: SourceSettings) -> list[Any]:
                 end=end,
             )
             results.append(ingest.stage_paths(url, paths, layout=DEMO_LAYOUT))
-        paths = demo.generate_day(out / "day", as_of, seed=settings.demo_seed)
+        paths = demo.generate_day(
+            out / "day", as_of, seed=settings.demo_seed, customers=settings.demo_customers
+        )
         results.append(ingest.stage_paths(url, paths, layout=DEMO_LAYOUT))
     return results
 

@@ -76,6 +76,7 @@ def test_every_broken_layer_is_reported_at_once(finished_run) -> None:
             "ledger_vs_facts",
             "order lines from batches not marked succeeded in staging.load_batches",
         ),
+        ("ledger_vs_facts", "order lines loaded (ledger) vs in warehouse.fact_order_line"),
         ("lines_vs_orders", "orders"),
         ("facts_vs_features", "net revenue"),
         ("segments_cover_customers", "customers with a rfm segment"),
