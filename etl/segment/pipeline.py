@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from etl.db import connect, transaction
 from etl.errors import SegwiseError
-from etl.paths import read_sql, sql_dir
+from etl.paths import read_sql
 from etl.segment import config as seg_config
 from etl.segment import runs
 from etl.segment.frames import copy_frame, read_frame
@@ -60,10 +60,6 @@ FEATURE_DTYPES: dict[str, Any] = {
 }
 NUMERIC_FEATURES = [c for c in FEATURE_DTYPES if c != "customer_id"]
 SEGMENT_COLUMNS = ["run_id", "method", "customer_id", "segment_id", "segment", "scores"]
-PROFILE_SQL = {
-    "demographic": "segmentation/profile_demographic.sql",
-    "channel": "segmentation/profile_channel.sql",
-}
 
 
 def _as_date(value: dt.date | str) -> dt.date:
@@ -422,24 +418,16 @@ def build_profiles(url: str, run_id: int) -> int:
             {"run_id": run_id, "actions": Jsonb(actions)},
         ).rowcount
         rows = {"segment_profiles": profiles}
-        notes: dict[str, Any] = {}
-        for method, path in PROFILE_SQL.items():
-            if method not in run["methods"]:
-                continue
-            if not (sql_dir() / path).is_file():
-                # The profile SQL belongs to the profiles engineer; labels still stand alone.
-                log.warning("run %s: %s missing, %s profiles not built", run_id, path, method)
-                notes[method] = {"profiles": f"not built: sql/{path} missing"}
-                continue
-            cur = conn.execute(read_sql(path), {"run_id": run_id, "as_of": run["as_of_date"]})
-            rows[f"{method}_profiles"] = cur.rowcount
+        builders = _profile_builders()
+        for method, build in builders.items():
+            if method in run["methods"]:
+                rows[f"{method}_profiles"] = build(conn, run_id)
         runs.stage_done(
             conn,
             run_id,
             "profiles",
             seconds=time.perf_counter() - t0,
             rows=rows,
-            metrics=notes or None,
         )
         conn.execute(
             "UPDATE segmentation.runs SET status = 'succeeded', finished_at = now() "
@@ -447,6 +435,13 @@ def build_profiles(url: str, run_id: int) -> int:
             (run_id,),
         )
     return profiles
+
+
+def _profile_builders() -> dict[str, Callable[[psycopg.Connection, int], int]]:
+    """The profiles engineer's cross profiles, run in this stage's transaction."""
+    from etl.segment import profiles_channel, profiles_demographic
+
+    return {"demographic": profiles_demographic.build, "channel": profiles_channel.build}
 
 
 # ------------------------------------------------------------------------------------ publish
