@@ -1,0 +1,102 @@
+"""`segwise run` (segment the customers as of a date) and `segwise report` (HTML per run)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from etl.commands.common import add_database_option, resolve_database_url
+from etl.db import connect
+from etl.errors import SegwiseError
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from exc
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from etl.segment.config import METHODS
+
+    run = subparsers.add_parser(
+        "run",
+        help="segment the customers as of a date (features, methods, profiles, publish)",
+        description="Compute customer features as of a date in the warehouse, label every "
+        "customer with each method, build the profiles and publish the run to the mart views "
+        "(replacing any earlier run of the same date atomically).",
+    )
+    add_database_option(run)
+    run.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
+    run.add_argument(
+        "--methods",
+        metavar="LIST",
+        help=f"comma-separated subset of {','.join(METHODS)} (default: all)",
+    )
+    run.add_argument("--config", metavar="FILE", help="YAML overrides (docs/segmentation.md)")
+    run.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
+    run.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="compute and keep the run as 'succeeded' without making it visible",
+    )
+    run.set_defaults(func=_run)
+
+    report = subparsers.add_parser(
+        "report",
+        help="write the HTML report of a segmentation run",
+        description="Statistics, distributions, box plots and segment profiles of one run.",
+    )
+    add_database_option(report)
+    which = report.add_mutually_exclusive_group()
+    which.add_argument("--run-id", type=int, help="run to report (default: latest published)")
+    which.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="published run of a date")
+    report.add_argument(
+        "--out",
+        metavar="PATH",
+        help="HTML file to write (default: segwise-report-run<ID>.html here)",
+    )
+    report.set_defaults(func=_report)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from etl.segment import pipeline
+
+    url = resolve_database_url(args)
+    if args.config and not Path(args.config).is_file():
+        raise SegwiseError(f"config file {args.config} not found")
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    run_id = pipeline.run_all(
+        url,
+        args.as_of,
+        methods=args.methods,
+        config=args.config,
+        trigger=args.trigger,
+        publish_result=not args.no_publish,
+        progress=say,
+    )
+    with connect(url) as conn:
+        status, counts = conn.execute(
+            "SELECT status, row_counts->>'customers' FROM segmentation.runs WHERE run_id = %s",
+            (run_id,),
+        ).fetchone()
+    print(f"run {run_id} {status}: {counts} customers segmented as of {args.as_of}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from etl.segment import report
+
+    url = resolve_database_url(args)
+    as_of = args.as_of.isoformat() if args.as_of else None
+    run_id = report.resolve_run(url, args.run_id, as_of)
+    out = Path(args.out or f"segwise-report-run{run_id}.html")
+    path = report.write_report(url, run_id, out)
+    print(f"report for run {run_id} written to {path}")
+    return 0
