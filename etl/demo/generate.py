@@ -22,6 +22,7 @@ from etl.demo.orders import (
     CatalogIndex,
     Day,
     DaySales,
+    Lines,
     assemble_day,
     simulate_sales,
 )
@@ -138,6 +139,11 @@ def _pending_returns(pending: deque[DaySales], day: int) -> list:
     return [ds.returns.select(ds.return_day == day) for ds in pending]
 
 
+def _returns_only(sales: DaySales) -> DaySales:
+    """What the next 30 days need from a day's sales: its future returns, not its lines."""
+    return DaySales(Lines.empty(), sales.returns, sales.return_day)
+
+
 def write_history(
     out_dir: str | Path,
     *,
@@ -182,7 +188,7 @@ def write_history(
     product_ids = pa.array(cat.product_id)
     reporter = _Reporter(progress)
     pending: deque[DaySales] = deque(
-        simulate_sales(u, idx, seed, d) for d in range(s - MAX_RETURN_LAG, s)
+        _returns_only(simulate_sales(u, idx, seed, d)) for d in range(s - MAX_RETURN_LAG, s)
     )
     with csv_file(out / "order_lines.csv", ORDER_LINE_COLUMNS, gzip=gzip) as sink:
         for d in range(s, e + 1):
@@ -190,7 +196,7 @@ def write_history(
             day = assemble_day(seed, d, sales.lines, _pending_returns(pending, d))
             sink.write(order_lines_table(day, u, product_ids))
             result.add_day(day)
-            pending.append(sales)
+            pending.append(_returns_only(sales))
             pending.popleft()
             reporter.update(result.order_lines, d)
     result.paths.append(output_path(out / "order_lines.csv", gzip))

@@ -17,6 +17,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl.demo.calendar import BASE_END, DEFAULT_START, HISTORY_START, demand, from_day, to_day
 from etl.demo.catalog import L1_CATEGORIES, L1_NAMES
@@ -218,19 +219,19 @@ def _draw_people(rng: np.random.Generator, signup: np.ndarray) -> dict[str, np.n
     deal = rng.gamma(2.0, 0.5, n)
     return_propensity = rng.gamma(1.5, 1.0 / 1.5, n)
     return {
-        "signup": signup.astype(np.int64),
-        "death": death,
-        "city": city.astype(np.int64),
-        "store": store,
-        "gender": gender.astype(np.int64),
-        "birth_year": birth_year.astype(np.int64),
-        "income": income,
-        "family": family.astype(np.int64),
-        "n_dependants": n_dep.astype(np.int64),
-        "pref_channel": pref_channel.astype(np.int64),
+        "signup": signup.astype(np.int32),
+        "death": death.astype(np.int32),
+        "city": city.astype(np.int16),
+        "store": store.astype(np.int32),
+        "gender": gender.astype(np.int8),
+        "birth_year": birth_year.astype(np.int16),
+        "income": income.astype(np.int32),
+        "family": family.astype(np.int8),
+        "n_dependants": n_dep.astype(np.int8),
+        "pref_channel": pref_channel.astype(np.int8),
         "loyalty": loyalty,
         "android": android,
-        "fav_l1": fav_l1.astype(np.int64),
+        "fav_l1": fav_l1.astype(np.int8),
         "p_fav": p_fav,
         "rate": rate,
         "basket": basket,
@@ -248,21 +249,32 @@ def _base_block(seed: int, block: int) -> dict[str, np.ndarray]:
 def _feed_day(seed: int, base_customers: int, day: int) -> Universe:
     rng = rng_for(seed, DAY_SIGNUPS, day)
     k = int(rng.poisson(feed_signup_rate(base_customers) * float(demand(day)[0])))
-    ymd = from_day(day).strftime("%Y%m%d")
-    ids = pa.array([f"C{ymd}-{i:04d}" for i in range(1, k + 1)], type=pa.string())
+    ids = _ids(f"C{from_day(day).strftime('%Y%m%d')}-", k, 4)
     return Universe(ids, _draw_people(rng, np.full(k, day, dtype=np.int64)))
 
 
+def _ids(prefix: str, n: int, width: int) -> pa.Array:
+    numbers = pc.cast(pa.array(np.arange(1, n + 1)), pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(numbers, width=width, padding="0"), "")
+
+
 def build_universe(seed: int, customers: int, until: date) -> Universe:
-    """The ``customers`` base customers plus every daily-feed signup up to ``until``."""
-    blocks = -(-customers // BLOCK)
-    raw = [_base_block(seed, b) for b in range(blocks)]
-    cols = {c: np.concatenate([r[c] for r in raw])[:customers] for c in COLUMNS}
-    ids = pa.array([f"C{i:07d}" for i in range(1, customers + 1)], type=pa.string())
-    parts = [Universe(ids, cols)]
-    for day in range(to_day(BASE_END) + 1, to_day(until) + 1):
-        parts.append(_feed_day(seed, customers, day))
-    return Universe.concat(parts)
+    """The ``customers`` base customers plus every daily-feed signup up to ``until``.
+
+    Filled block by block into preallocated columns: memory is the universe itself (~100 bytes
+    per customer), not a multiple of it.
+    """
+    cols: dict[str, np.ndarray] = {}
+    for b in range(-(-customers // BLOCK)):
+        block = _base_block(seed, b)
+        lo, hi = b * BLOCK, min((b + 1) * BLOCK, customers)
+        for c in COLUMNS:
+            if c not in cols:
+                cols[c] = np.empty(customers, dtype=block[c].dtype)
+            cols[c][lo:hi] = block[c][: hi - lo]
+    base = Universe(_ids("C", customers, 7), cols)
+    feed = [_feed_day(seed, customers, d) for d in range(to_day(BASE_END) + 1, to_day(until) + 1)]
+    return Universe.concat([base, *feed]) if feed else base
 
 
 STORE_IDS = _STORE_IDS

@@ -218,3 +218,20 @@ def test_custom_window_and_scale_lines(tmp_path):
     assert (signup <= "2025-06-30").all()
     window = (date(2025, 1, 1), date(2025, 6, 30))
     assert res.universe_customers == demo.customers_for_lines(42, 30_000, *window)
+
+
+def test_a_failed_run_leaves_no_partial_order_lines_file(tmp_path, monkeypatch):
+    import etl.demo.generate as gen
+
+    real, calls = gen.order_lines_table, []
+
+    def fail_on_day_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "order_lines_table", fail_on_day_3)
+    with pytest.raises(OSError, match="disk full"):
+        demo.generate(tmp_path, customers=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv", "products.csv"]
