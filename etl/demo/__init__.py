@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from etl.demo.calendar import DEFAULT_END, DEFAULT_START
-from etl.demo.generate import (
+from etl.demo.history import (
     DEFAULT_CUSTOMERS,
     DEFAULT_SEED,
     DemoResult,

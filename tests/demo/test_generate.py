@@ -221,7 +221,7 @@ def test_custom_window_and_scale_lines(tmp_path):
 
 
 def test_a_failed_run_leaves_no_partial_order_lines_file(tmp_path, monkeypatch):
-    import etl.demo.generate as gen
+    import etl.demo.history as gen
 
     real, calls = gen.order_lines_table, []
 
