@@ -30,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DAG_ID = "customer_segmentation"
 TERMINAL_RUN_STATES = {"success", "failed"}
+# A spare Redis database; each deployment also gets its own queue name, so two test sessions on
+# one Redis never take each other's tasks.
+BROKER_DB = int(os.environ.get("SEGWISE_TEST_REDIS_DB", "13"))
 
 
 def free_port() -> int:
@@ -124,7 +127,7 @@ class Deployment:
         if self.executor == "CeleryExecutor":
             env.update(
                 {
-                    "AIRFLOW__CELERY__BROKER_URL": "redis://127.0.0.1:6379/13",
+                    "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{BROKER_DB}",
                     "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{meta_host_db}",
                     "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
                     "AIRFLOW__CELERY__DEFAULT_QUEUE": self.queue,
@@ -212,9 +215,23 @@ class Deployment:
                 pass
             if proc.poll() is None:
                 proc.wait(timeout=10)
+        if self.executor == "CeleryExecutor":
+            self._drop_broker_keys()
         if self.metadata_url:
             drop_database(self.metadata_url)
             self.metadata_url = ""
+
+    def _drop_broker_keys(self) -> None:
+        """Our queue and its bindings, so nothing of this deployment stays in Redis."""
+        import redis
+
+        client = redis.Redis.from_url(self.env["AIRFLOW__CELERY__BROKER_URL"])
+        try:
+            keys = [k for k in client.scan_iter(f"*{self.queue}*")]
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
 
     # -- waiting ---------------------------------------------------------------------------
     def check_alive(self) -> None:
