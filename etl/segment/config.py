@@ -89,6 +89,8 @@ DEFAULTS: dict[str, Any] = {
         "sample_size": 20000,
     },
     "lock_timeout_minutes": 120,
+    # Postgres work_mem for the set-based stages (SET LOCAL): big aggregates stay in memory.
+    "work_mem": "256MB",
 }
 
 _TOP_KEYS = set(DEFAULTS)
@@ -143,6 +145,10 @@ def resolve(
     _check_actions(cfg["rfm"].get("actions") or {}, cfg["rfm"]["segments"], "rfm.actions")
     _check_tiers(cfg["tiers"])
     _check_clustering(cfg["clustering"])
+    if not isinstance(cfg["work_mem"], str) or not re.fullmatch(r"\d+(kB|MB|GB)", cfg["work_mem"]):
+        raise ConfigurationError(
+            f"work_mem = {cfg['work_mem']!r}: a Postgres memory size like '256MB' or '1GB'"
+        )
     timeout = cfg["lock_timeout_minutes"]
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigurationError("lock_timeout_minutes must be a positive number of minutes")

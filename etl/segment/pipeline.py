@@ -84,7 +84,10 @@ def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connecti
         runs.require_running(runs.get_run(beat, run_id), stage)
         runs.stage_begin(beat, run_id, stage)
     with transaction(url) as conn:
-        yield conn, runs.get_run(conn, run_id)
+        run = runs.get_run(conn, run_id)
+        work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
+        conn.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+        yield conn, run
 
 
 # --------------------------------------------------------------------------------- start_run
@@ -458,6 +461,8 @@ def publish(url: str, run_id: int) -> None:
         run = runs.get_run(conn, run_id, for_update=True)
         as_of = run["as_of_date"]
         runs.lock_date(conn, as_of)
+        work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
+        conn.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
         if run["status"] != "succeeded":
             raise SegwiseError(
                 f"run {run_id} is {run['status']}: only a succeeded run (all stages done) can "
