@@ -135,7 +135,7 @@ def customers_for_lines(seed: int, lines: int, start: date, end: date) -> int:
     return max(1, round(n * lines / max(expected_lines(u, s, e), 1e-9)))
 
 
-def _pending_returns(pending: deque[DaySales], day: int) -> list:
+def _pending_returns(pending: deque[DaySales], day: int) -> list[Lines]:
     return [ds.returns.select(ds.return_day == day) for ds in pending]
 
 
