@@ -51,20 +51,30 @@ def airflow_hostname() -> str:
 
 
 def health_http(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (fixed local URL)
-        return 0 if resp.status == 200 else 1
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (fixed local URL)
+            status = resp.status
+    except OSError as exc:  # connection refused while starting, HTTP errors, timeouts
+        print(f"{url}: {exc}")
+        return 1
+    print(f"{url}: HTTP {status}")
+    return 0 if status == 200 else 1
 
 
 def health_job(job_type: str, max_age_s: int = 60) -> int:
     import psycopg
 
     url = _libpq(_settings()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-    with psycopg.connect(url, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM job WHERE job_type = %s AND hostname = %s AND state = 'running'"
-            " AND latest_heartbeat > now() - make_interval(secs => %s)",
-            (job_type, airflow_hostname(), max_age_s),
-        ).fetchone()
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM job WHERE job_type = %s AND hostname = %s"
+                " AND state = 'running' AND latest_heartbeat > now() - make_interval(secs => %s)",
+                (job_type, airflow_hostname(), max_age_s),
+            ).fetchone()
+    except psycopg.Error as exc:
+        print(f"{job_type}: metadata database not reachable: {exc}")
+        return 1
     alive = bool(row and row[0])
     print(f"{job_type} on {airflow_hostname()}: {'alive' if alive else 'no recent heartbeat'}")
     return 0 if alive else 1
