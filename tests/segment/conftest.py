@@ -30,8 +30,10 @@ def retail_url(online_retail_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def retail_run(retail_url: str) -> int:
-    """One full published run on the real data (all six methods), shared by the session."""
-    return pipeline.run_all(retail_url, AS_OF, trigger="test")
+    """One full published run on the real data (all six methods), shared by the session.
+
+    k is fixed so the session skips the silhouette search (docs/clustering.md tests that)."""
+    return pipeline.run_all(retail_url, AS_OF, trigger="test", config={"clustering": {"k": 4}})
 
 
 @pytest.fixture(scope="session")
