@@ -7,7 +7,8 @@ INSERT ... SELECT keyed by ``run_id``, so a rebuild is DELETE + INSERT in one tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
@@ -17,6 +18,11 @@ from etl.errors import SegwiseError
 from etl.paths import read_sql
 
 Check = Callable[[psycopg.Connection, int], None]
+# The final GROUP BY (method, segment, dimension, value) has a few hundred groups, but the
+# planner cannot know it (they come out of aggregates) and estimates millions, so it sorts tens
+# of millions of wide rows instead of hashing them: 2-3x slower at 100k customers. Steer it to
+# hash aggregation for the profile statement only, with room for the per-customer hash tables.
+PLANNER_SETTINGS = {"enable_sort": "off", "work_mem": "64MB"}
 
 
 def replace_profiles(
@@ -56,5 +62,22 @@ def _replace(
         sql.SQL("DELETE FROM {} WHERE run_id = %s").format(sql.Identifier("segmentation", table)),
         (run_id,),
     )
-    cur = conn.execute(read_sql(model), {"run_id": run_id, "as_of": as_of})
+    with _planner_settings(conn, PLANNER_SETTINGS):
+        cur = conn.execute(read_sql(model), {"run_id": run_id, "as_of": as_of})
     return cur.rowcount
+
+
+@contextmanager
+def _planner_settings(conn: psycopg.Connection, settings: dict[str, str]) -> Iterator[None]:
+    """Transaction-local planner settings for one statement, then the previous values back."""
+    before = {
+        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in settings
+    }
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+    try:
+        yield
+    finally:
+        if not conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            for name, value in before.items():
+                conn.execute("SELECT set_config(%s, %s, true)", (name, value))

@@ -20,25 +20,46 @@ INSERT INTO segmentation.channel_profiles (
 WITH run AS (
     SELECT as_of_date FROM segmentation.runs WHERE run_id = %(run_id)s
 ),
-lines AS (
+line_money AS (
+    -- the one pass over order lines: what fact_order does not carry (list price, discounts
+    -- and cost of sale lines), per order
     SELECT
-        l.customer_id,
         l.order_id,
-        l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return AS is_sale,
-        l.amount,
-        l.gross_amount,
-        l.discount_amount,
-        l.cost_amount,
-        coalesce(nullif(btrim(l.channel), ''), 'unknown') AS channel,
-        coalesce(nullif(btrim(l.platform), ''), 'unknown') AS platform,
-        coalesce(nullif(btrim(l.market), ''), 'unknown') AS market,
-        coalesce(nullif(btrim(l.region), ''), 'unknown') AS region,
-        coalesce(nullif(btrim(l.country), ''), 'unknown') AS country
+        sum(l.gross_amount) AS list_sales,
+        sum(l.discount_amount) AS discounts,
+        sum(l.amount) FILTER (WHERE l.cost_amount IS NOT NULL) AS costed_sales,
+        sum(l.amount - l.cost_amount) AS gross_margin
     FROM warehouse.fact_order_line AS l
+    WHERE l.customer_id IS NOT NULL
+      AND l.order_date <= (SELECT as_of_date FROM run)
+      AND l.quantity > 0
+      AND l.unit_price > 0
+      AND NOT l.is_return
+    GROUP BY l.order_id
+),
+orders AS (
+    -- fact_order: one row per order with its channel attributes, sales and returns (the same
+    -- source as the features' monetary, so revenue reconciles with the segment profiles)
+    SELECT
+        o.customer_id,
+        o.n_sale_lines > 0 AS has_sale,
+        o.sales_amount - o.return_amount AS revenue,
+        o.sales_amount AS sales,
+        coalesce(m.list_sales, 0) AS list_sales,
+        coalesce(m.discounts, 0) AS discounts,
+        m.costed_sales,
+        m.gross_margin,
+        coalesce(nullif(btrim(o.channel), ''), 'unknown') AS channel,
+        coalesce(nullif(btrim(o.platform), ''), 'unknown') AS platform,
+        coalesce(nullif(btrim(o.market), ''), 'unknown') AS market,
+        coalesce(nullif(btrim(o.region), ''), 'unknown') AS region,
+        coalesce(nullif(btrim(o.country), ''), 'unknown') AS country
+    FROM warehouse.fact_order AS o
     JOIN segmentation.customer_features AS f
-        ON f.run_id = %(run_id)s AND f.customer_id = l.customer_id
-    WHERE l.order_date <= (SELECT as_of_date FROM run)
-      AND (l.is_return OR (l.quantity > 0 AND l.unit_price > 0))
+        ON f.run_id = %(run_id)s AND f.customer_id = o.customer_id
+    LEFT JOIN line_money AS m ON m.order_id = o.order_id
+    WHERE o.order_date <= (SELECT as_of_date FROM run)
+      AND (o.n_sale_lines > 0 OR o.return_amount <> 0)
 ),
 per_customer AS (
     SELECT
@@ -51,15 +72,14 @@ per_customer AS (
             ELSE 'country'
         END AS dimension,
         coalesce(channel, platform, market, region, country) AS value,
-        count(DISTINCT order_id) FILTER (WHERE is_sale) AS orders,
-        sum(amount) AS revenue,
-        coalesce(sum(amount) FILTER (WHERE is_sale), 0) AS sales,
-        coalesce(sum(gross_amount) FILTER (WHERE is_sale), 0) AS list_sales,
-        coalesce(sum(discount_amount) FILTER (WHERE is_sale), 0) AS discounts,
-        sum(amount) FILTER (WHERE is_sale AND cost_amount IS NOT NULL) AS costed_sales,
-        sum(amount - cost_amount) FILTER (WHERE is_sale AND cost_amount IS NOT NULL)
-            AS gross_margin
-    FROM lines
+        count(*) FILTER (WHERE has_sale) AS orders,
+        sum(revenue) AS revenue,
+        sum(sales) AS sales,
+        sum(list_sales) AS list_sales,
+        sum(discounts) AS discounts,
+        sum(costed_sales) AS costed_sales,
+        sum(gross_margin) AS gross_margin
+    FROM orders
     GROUP BY GROUPING SETS (
         (customer_id, channel),
         (customer_id, platform),

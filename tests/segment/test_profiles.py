@@ -18,6 +18,7 @@ from etl import migrate
 from etl.errors import SegwiseError
 from etl.segment import profiles_channel, profiles_demographic
 from tests.conftest import create_database, drop_database
+from tests.segment.warehouse_data import build_fact_order
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -106,6 +107,7 @@ def _seed(conn: psycopg.Connection) -> int:
                 (order, n, cust, when, when.date(), qty, price, gross, disc, gross - disc,
                  cost, ret, *where, batch)
             )  # fmt: skip
+    build_fact_order(conn)  # one row per order, per the 0001 contract
     run_id = conn.execute(
         "INSERT INTO segmentation.runs (as_of_date, methods) "
         "VALUES (%s, ARRAY['rfm', 'demographic', 'channel']) RETURNING run_id",
