@@ -21,8 +21,10 @@ Check = Callable[[psycopg.Connection, int], None]
 # The final GROUP BY (method, segment, dimension, value) has a few hundred groups, but the
 # planner cannot know it (they come out of aggregates) and estimates millions, so it sorts tens
 # of millions of wide rows instead of hashing them: 2-3x slower at 100k customers. Steer it to
-# hash aggregation for the profile statement only, with room for the per-customer hash tables.
-PLANNER_SETTINGS = {"enable_sort": "off", "work_mem": "64MB"}
+# hash aggregation for the profile statement only, with room for the per-customer hash tables
+# (work_mem is raised to MIN_WORK_MEM only when the caller's setting is lower).
+PLANNER_SETTINGS = {"enable_sort": "off"}
+MIN_WORK_MEM = "64MB"
 
 
 def replace_profiles(
@@ -62,7 +64,12 @@ def _replace(
         sql.SQL("DELETE FROM {} WHERE run_id = %s").format(sql.Identifier("segmentation", table)),
         (run_id,),
     )
-    with _planner_settings(conn, PLANNER_SETTINGS):
+    settings = dict(PLANNER_SETTINGS)
+    if conn.execute(
+        "SELECT pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)", (MIN_WORK_MEM,)
+    ).fetchone()[0]:
+        settings["work_mem"] = MIN_WORK_MEM
+    with _planner_settings(conn, settings):
         cur = conn.execute(read_sql(model), {"run_id": run_id, "as_of": as_of})
     return cur.rowcount
 

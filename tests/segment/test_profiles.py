@@ -237,8 +237,15 @@ def test_demographic_rebuild_replaces_rows_and_leaves_other_runs(warehouse) -> N
     url, run_id = warehouse
     first = profiles_demographic.build(url, run_id)
     with psycopg.connect(url) as conn:
+        conn.execute("SELECT set_config('work_mem', '300MB', true)")
         again = profiles_demographic.build(conn, run_id)  # inside the caller's transaction
+        assert profiles_channel.build(conn, run_id) > 0
+        # planner settings are the statement's own: the caller's are back, never lowered
+        settings = conn.execute(
+            "SELECT current_setting('work_mem'), current_setting('enable_sort')"
+        ).fetchone()
         conn.rollback()
+    assert settings == ("300MB", "on")
     assert again == first
     assert profiles_demographic.build(url, run_id) == first
     with psycopg.connect(url) as conn:
