@@ -13,6 +13,7 @@ from etl.errors import SegwiseError
 # Each command group lives in its own module under etl.commands.
 COMMAND_MODULES = [
     "etl.commands.db",
+    "etl.commands.load",
     "etl.commands.run",
     "etl.commands.demo",
 ]

@@ -19,7 +19,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-UPGRADE = """
+UPGRADE = r"""
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE SCHEMA IF NOT EXISTS warehouse;
 CREATE SCHEMA IF NOT EXISTS segmentation;
@@ -42,6 +42,7 @@ CREATE TABLE staging.load_batches (
     files           jsonb NOT NULL DEFAULT '[]'::jsonb,
     watermark_from  text,
     watermark_to    text,
+    mapping         jsonb,
     message         text,
     started_at      timestamptz NOT NULL DEFAULT now(),
     finished_at     timestamptz
@@ -65,6 +66,81 @@ CREATE TABLE staging.rejected_rows (
 COMMENT ON TABLE staging.rejected_rows IS
     'Rows a load refused, with the raw row, its file and line, and why.';
 CREATE INDEX rejected_rows_batch ON staging.rejected_rows (batch_id);
+
+COMMENT ON COLUMN staging.load_batches.mapping IS
+    'The resolved layout/mapping the batch was staged with, so a later build needs nothing else.';
+
+-- Typing raw text, set-based (PostgreSQL 15 has no pg_input_is_valid). Each parse_* function
+-- returns NULL for an empty or unparseable value instead of failing the statement: a regular
+-- expression admits only what the cast accepts. They are SQL-language and IMMUTABLE so the
+-- planner inlines them. The loader first tries plain casts (staging.fast_path_miss marks a value
+-- only the careful path can judge) and falls back to these when any value needs them.
+-- Numbers: |n| < 1e15 (anything larger is garbage in order data); integers: no fraction.
+CREATE FUNCTION staging.parse_number(v text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN v ~ '^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?0*\d{1,3})?\s*$'
+                 AND abs(v::numeric) < 1e15
+                THEN v::numeric END
+$fn$;
+
+CREATE FUNCTION staging.parse_integer(v text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN v ~ '^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?0*\d{1,3})?\s*$'
+                 AND abs(v::numeric) < 2147483648 AND v::numeric = trunc(v::numeric)
+                THEN v::numeric::integer END
+$fn$;
+
+-- The fast path's casts: same results as parse_*, but an unparseable value raises.
+CREATE FUNCTION staging.cast_number(v text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN btrim(v) = '' THEN NULL WHEN abs(v::numeric) < 1e15 THEN v::numeric END
+$fn$;
+
+CREATE FUNCTION staging.cast_integer(v text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN btrim(v) = '' THEN NULL
+                WHEN abs(v::numeric) < 2147483648 AND v::numeric = trunc(v::numeric)
+                THEN v::numeric::integer END
+$fn$;
+
+CREATE FUNCTION staging.fast_path_miss(v text) RETURNS timestamp
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    RAISE EXCEPTION 'value % needs the careful typing path', quote_literal(v)
+        USING ERRCODE = 'data_exception';
+END
+$fn$;
+
+CREATE FUNCTION staging.parse_id(v text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    -- spreadsheet exports turn numeric ids into floats: 17850.0 is customer 17850
+    SELECT CASE WHEN v LIKE '%.0%' AND v ~ '^\s*[+-]?\d+\.0+\s*$'
+                THEN split_part(btrim(v), '.', 1)
+                ELSE nullif(btrim(v), '') END
+$fn$;
+
+CREATE FUNCTION staging.parse_boolean(v text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT CASE WHEN lower(btrim(v)) IN ('true', 't', 'yes', 'y', '1') THEN true
+                WHEN lower(btrim(v)) IN ('false', 'f', 'no', 'n', '0') THEN false END
+$fn$;
+
+-- Only values that passed a format's regex but might still be out of range (day 29-31) reach
+-- this: the exception block (a subtransaction) is too slow for every row.
+CREATE FUNCTION staging.try_timestamp(v text, fmt text) RETURNS timestamp
+LANGUAGE plpgsql IMMUTABLE PARALLEL UNSAFE AS $fn$
+BEGIN
+    IF fmt = 'iso' THEN
+        IF v ~ '(Z|UTC|[+-]\d{2}(:?\d{2})?)\s*$' THEN
+            RETURN v::timestamptz AT TIME ZONE 'UTC';
+        END IF;
+        RETURN v::timestamp;
+    END IF;
+    RETURN to_timestamp(v, fmt) AT TIME ZONE 'UTC';
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END
+$fn$;
 
 CREATE TABLE warehouse.dim_customer (
     customer_id    text PRIMARY KEY,

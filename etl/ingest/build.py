@@ -1,0 +1,394 @@
+"""Build the warehouse from staged batches: type, validate, reject, upsert. One transaction per
+batch, together with its ledger update: a batch is in the warehouse completely or not at all."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from etl import db
+from etl.errors import SegwiseError
+from etl.ingest import ledger, sqlgen
+from etl.ingest.ledger import LoadError, LoadResult
+from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, Mapping, from_document
+from etl.ingest.stage import drop_raw_tables
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int], None]
+BUILD_LOCK = 0x5E6_1001  # pg advisory lock: one warehouse build at a time
+SESSION_SETTINGS = (
+    "SET LOCAL TimeZone = 'UTC'",
+    "SET LOCAL work_mem = '256MB'",
+    "SET LOCAL maintenance_work_mem = '512MB'",
+    "SET LOCAL jit = off",
+)
+
+
+class RejectedTooMany(LoadError):
+    pass
+
+
+@dataclass
+class _Batch:
+    batch_id: int
+    mapping: Mapping
+    files: list[dict[str, Any]]
+    layout: str
+    codes: sqlgen.Codes = field(default_factory=sqlgen.Codes)
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    rows_rejected: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+
+    def sources_with_files(self) -> set[str]:
+        return {f["source"] for f in self.files if f.get("rows", 0) or f.get("malformed", 0)}
+
+    def file_paths(self) -> sql.Literal:
+        return sql.Literal([f["path"] for f in self.files] or [""])
+
+    def count(self, key: str, n: int) -> None:
+        if n:
+            self.rule_counts[key] = self.rule_counts.get(key, 0) + int(n)
+
+
+def build_warehouse(
+    url: str, batch_ids: list[int] | None = None, *, progress: Progress | None = None
+) -> list[LoadResult]:
+    """Build the given staged batches (all staged-not-built ones when None), oldest first.
+    A failed batch is marked failed and the others still run; see each result's status."""
+    with db.connect(url, autocommit=True) as conn:
+        if batch_ids is None:
+            rows = conn.execute(
+                "SELECT batch_id FROM staging.load_batches "
+                "WHERE status = 'staged' ORDER BY batch_id"
+            ).fetchall()
+            batch_ids = [r[0] for r in rows]
+    results = []
+    for bid in sorted(batch_ids):
+        try:
+            results.append(build_batch(url, bid, progress=progress))
+        except LoadError as exc:
+            results.append(exc.result or ledger.fetch(url, bid))
+    return results
+
+
+def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) -> LoadResult:
+    """Build one staged batch; raises LoadError (batch marked failed) when it cannot."""
+    with db.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT status, mapping, files, layout FROM staging.load_batches WHERE batch_id = %s",
+            (batch_id,),
+        ).fetchone()
+    if row is None:
+        raise SegwiseError(f"no batch {batch_id} in the load ledger")
+    status, doc, files, layout = row
+    if status != "staged":
+        if status in ("succeeded", "skipped"):
+            return ledger.fetch(url, batch_id)
+        raise SegwiseError(f"batch {batch_id} is {status}, not staged: nothing to build")
+    batch = _Batch(
+        batch_id, from_document(doc, origin=f"batch {batch_id}'s mapping"), files, layout
+    )
+    started = time.monotonic()
+    try:
+        with db.connect(url) as conn:
+            conn.execute("SET temp_buffers = '512MB'")
+            with conn.transaction():
+                for stmt in SESSION_SETTINGS:
+                    conn.execute(stmt)
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUILD_LOCK,))
+                locked = conn.execute(
+                    "SELECT status FROM staging.load_batches WHERE batch_id = %s FOR UPDATE",
+                    (batch_id,),
+                ).fetchone()
+                if locked[0] != "staged":  # built meanwhile by another process
+                    return ledger.fetch(url, batch_id)
+                _build(conn, batch, progress)
+                rows_read = sum(f.get("rows", 0) + f.get("malformed", 0) for f in files)
+                batch.rule_counts["build_seconds"] = round(time.monotonic() - started)
+                ledger.set_status(
+                    conn,
+                    batch_id,
+                    "succeeded",
+                    message=_summary(batch, rows_read),
+                    rows_read=rows_read,
+                    rows_loaded=batch.rows_loaded,
+                    rows_rejected=batch.rows_rejected,
+                    rows_duplicate=batch.rows_duplicate,
+                    rule_counts=batch.rule_counts,
+                )
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, SegwiseError) else _db_message(exc)
+        ledger.fail(url, batch_id, message)
+        drop_raw_tables(url, batch_id)
+        raise LoadError(
+            f"batch {batch_id} failed; the warehouse is unchanged: {message}",
+            ledger.fetch(url, batch_id),
+        ) from exc
+    drop_raw_tables(url, batch_id)
+    return ledger.fetch(url, batch_id)
+
+
+def _db_message(exc: Exception) -> str:
+    if isinstance(exc, psycopg.Error):
+        diag = exc.diag
+        parts = [diag.message_primary or str(exc)]
+        if diag.message_detail:
+            parts.append(diag.message_detail)
+        return "database error: " + "; ".join(parts)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _summary(batch: _Batch, rows_read: int) -> str:
+    return (
+        f"{rows_read} rows read, {batch.rows_loaded} order lines loaded, "
+        f"{batch.rows_duplicate} already in the warehouse, {batch.rows_rejected} rejected"
+    )
+
+
+def _build(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -> None:
+    m = batch.mapping
+    present = batch.sources_with_files()
+    lines_target = m.targets.get(LINES)
+    lines_source = lines_target.source if lines_target else None
+
+    # 1. Every other source with data: typed once, its rejects kept, then used by joins/dims.
+    for src in m.file_sources():
+        if src.name == lines_source:
+            continue
+        prefix = f"{src.name}."
+
+        def typed_source(fast: bool, src=src, prefix=prefix) -> sql.Composed:
+            typed = sqlgen.typed_select(
+                src, sqlgen.raw_table(batch.batch_id, src.name), batch.codes, prefix, fast=fast
+            )
+            return sqlgen.model(
+                "staging/source_table.sql", table=sqlgen.typed_table(src.name), typed=typed
+            )
+
+        _typed(conn, batch, typed_source, src.name)
+        conn.execute(sql.SQL("ANALYZE {}").format(sqlgen.typed_table(src.name)))
+        _reject_rows(conn, batch, sqlgen.typed_table(src.name), src.name)
+    # 2. Derived sources (a per-layout SQL model over a typed source).
+    for src in m.sources.values():
+        if src.derived:
+            params = {k: sql.Literal(v) for k, v in m.params.items()}
+            conn.execute(
+                sqlgen.model(
+                    f"staging/{src.model}.sql",
+                    output=sqlgen.typed_table(src.name),
+                    input=sqlgen.typed_table(src.input),
+                    **params,
+                )
+            )
+    _malformed(conn, batch)
+    # 3. Dimensions from their own files, before the lines (lines may look them up).
+    for kind in (CUSTOMERS, PRODUCTS):
+        dim = m.targets.get(kind)
+        if dim is None or dim.source == lines_source or dim.source not in present:
+            continue
+        ins, upd = conn.execute(
+            sqlgen.model(
+                f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql",
+                rows=sqlgen.dim_rows_from_source(m, kind),
+                batch_id=sql.Literal(batch.batch_id),
+            )
+        ).fetchone()
+        batch.count(f"{kind}_inserted", ins)
+        batch.count(f"{kind}_updated", upd)
+    # 4. Order lines.
+    if lines_target is not None and lines_source in present:
+        _build_lines(conn, batch, progress)
+    rejected_total = conn.execute(
+        "SELECT count(*) FROM staging.rejected_rows WHERE batch_id = %s", (batch.batch_id,)
+    ).fetchone()[0]
+    batch.rows_rejected = int(rejected_total)
+
+
+def _malformed(conn: psycopg.Connection, batch: _Batch) -> None:
+    n = conn.execute(
+        sqlgen.model(
+            "staging/malformed_rows.sql",
+            batch_id=sql.Literal(batch.batch_id),
+            files=batch.file_paths(),
+            malformed=sqlgen.malformed_table(batch.batch_id),
+        )
+    ).rowcount
+    if n:
+        by_source: dict[str, int] = {}
+        for f in batch.files:
+            if f.get("malformed"):
+                by_source[f["source"]] = by_source.get(f["source"], 0) + f["malformed"]
+        lines_target = batch.mapping.targets.get(LINES)
+        for source, k in by_source.items():
+            prefix = "" if lines_target and lines_target.source == source else f"{source}."
+            batch.count(f"rejected:{prefix}malformed_row", k)
+
+
+def _reject_rows(
+    conn: psycopg.Connection, batch: _Batch, codes_table: sql.Identifier, source: str
+) -> int:
+    conn.execute(
+        sqlgen.model(
+            "staging/rejected_rows.sql",
+            batch_id=sql.Literal(batch.batch_id),
+            files=batch.file_paths(),
+            columns=batch.codes.literal_columns(),
+            reasons=batch.codes.literal_reasons(),
+            codes=codes_table,
+            raw=sqlgen.raw_table(batch.batch_id, source),
+        )
+    )
+    rows = conn.execute(
+        sql.SQL("SELECT _reject, count(*) FROM {} WHERE _reject IS NOT NULL GROUP BY 1").format(
+            codes_table
+        )
+    ).fetchall()
+    total = 0
+    for code, n in rows:
+        batch.count(f"rejected:{batch.codes.rule(code)}", n)
+        total += n
+    return total
+
+
+def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -> None:
+    m = batch.mapping
+    table = sqlgen.typed_table("order_lines")
+    plans = {}
+
+    def lines_statement(fast: bool) -> sql.Composed:
+        plans[fast] = sqlgen.order_lines(m, batch.batch_id, batch.codes, table, fast=fast)
+        return plans[fast].statement
+
+    if progress:
+        progress("typing and validating order lines", 0)
+    plan = plans[_typed(conn, batch, lines_statement, "order lines")]
+    conn.execute(sql.SQL("ANALYZE {}").format(table))
+    lines_source = m.targets[LINES].source
+    rejected = _reject_rows(conn, batch, table, lines_source)
+    flags = [
+        sql.SQL("count(*) FILTER (WHERE _reject IS NULL AND {})").format(sql.Identifier(f"r:{r}"))
+        for r in plan.return_rules
+    ]
+    stats = conn.execute(
+        sql.SQL(
+            "SELECT count(*), count(*) FILTER (WHERE _reject IS NULL), "
+            "count(*) FILTER (WHERE _reject IS NULL AND customer_id IS NULL), "
+            "count(*) FILTER (WHERE _reject IS NULL AND is_return), "
+            "count(*) FILTER (WHERE _reject IS NULL AND quantity = 0) {} FROM {}"
+        ).format(sql.SQL("").join(sql.SQL(", {}").format(f) for f in flags), table)
+    ).fetchone()
+    read, good, no_customer, returns, zero = stats[:5]
+    malformed = sum(f.get("malformed", 0) for f in batch.files if f["source"] == lines_source)
+    batch.count("kept:no_customer_id", no_customer)
+    batch.count("return:total", returns)
+    batch.count("kept:zero_quantity", zero)
+    for rule, n in zip(plan.return_rules, stats[5:], strict=True):
+        batch.count(f"return:{rule}", n)
+    total_read = read + malformed
+    bad = rejected + malformed
+    if total_read and bad / total_read > m.max_rejected_fraction:
+        raise RejectedTooMany(_too_many(conn, batch, table, bad, total_read))
+    if progress:
+        progress("writing warehouse facts", good)
+    with _bulk_indexes(conn, good, batch):
+        ins, upd = conn.execute(
+            sqlgen.model(
+                "warehouse/fact_order_line.sql", lines=table, batch_id=sql.Literal(batch.batch_id)
+            )
+        ).fetchone()
+        conn.execute("ANALYZE warehouse.fact_order_line")
+        conn.execute(
+            sqlgen.model(
+                "warehouse/fact_order.sql", lines=table, batch_id=sql.Literal(batch.batch_id)
+            )
+        )
+    batch.rows_loaded = int(ins)
+    batch.rows_duplicate = int(good - ins)
+    batch.count("duplicate:in_warehouse", good - ins)
+    batch.count("duplicate:updated", upd)
+    for kind in plan.dims_from_lines:
+        ins_d, upd_d = conn.execute(
+            sqlgen.model(
+                f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql",
+                rows=sqlgen.dim_rows_from_lines(kind, table),
+                batch_id=sql.Literal(batch.batch_id),
+            )
+        ).fetchone()
+        batch.count(f"{kind}_inserted", ins_d)
+        batch.count(f"{kind}_updated", upd_d)
+    c_new, p_new = conn.execute(
+        sqlgen.model("warehouse/dim_keys.sql", lines=table, batch_id=sql.Literal(batch.batch_id))
+    ).fetchone()
+    batch.count("customers_inserted", c_new)
+    batch.count("products_inserted", p_new)
+
+
+def _too_many(conn, batch: _Batch, table: sql.Identifier, bad: int, read: int) -> str:
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT DISTINCT ON (_reject) _reject, _file, _line, "
+            "count(*) OVER (PARTITION BY _reject) "
+            "FROM {} WHERE _reject IS NOT NULL ORDER BY _reject, _file, _line"
+        ).format(table)
+    ).fetchall()
+    rows.sort(key=lambda r: -r[3])
+    examples = "; ".join(
+        f"{n}x {batch.codes.reason(code)} (first: {batch.files[f - 1]['path']} line {line})"
+        for code, f, line, n in rows[:3]
+    )
+    return (
+        f"{bad} of {read} order lines rejected, more than max_rejected_fraction "
+        f"{batch.mapping.max_rejected_fraction:g} allows: {examples or 'malformed rows'}; "
+        "is the layout right for these files?"
+    )
+
+
+def _typed(conn, batch: _Batch, statement: Callable[[bool], sql.Composed], label: str) -> bool:
+    """Run a typing statement on the fast path (plain casts); if any value needs judging, roll
+    back to a savepoint and run the careful path. Returns True when the fast path did it."""
+    try:
+        with conn.transaction():
+            conn.execute(statement(True))
+        return True
+    except psycopg.DataError as exc:
+        log.info("%s: %s: using the careful typing path", label, exc.diag.message_primary)
+        batch.count(f"typing:careful_path:{label}", 1)
+        conn.execute(statement(False))
+        return False
+
+
+@contextmanager
+def _bulk_indexes(conn, incoming: int, batch: _Batch) -> Iterator[None]:
+    """When a batch is at least as big as the facts already there (a first load), drop the
+    facts' secondary indexes for the writes and rebuild them after, in the same transaction:
+    one sort per index instead of a random insert per row. Readers wait for the commit."""
+    existing = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM warehouse.fact_order_line LIMIT %s) AS s",
+        (incoming + 1,),
+    ).fetchone()[0]
+    if incoming < 50_000 or existing > incoming:
+        yield
+        return
+    rows = conn.execute(
+        """
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        FROM pg_index AS i
+        WHERE i.indrelid IN ('warehouse.fact_order_line'::regclass,
+                             'warehouse.fact_order'::regclass)
+          AND NOT i.indisprimary AND NOT i.indisunique
+        """
+    ).fetchall()
+    for name, _ in rows:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
+    batch.count("bulk_mode_indexes_rebuilt", len(rows))
+    yield
+    for _, definition in rows:
+        conn.execute(definition)

@@ -1,0 +1,296 @@
+"""Stream one input file as Arrow record batches of text, with each row's line number.
+
+CSV (plain or gzip) goes through ``pyarrow.csv.open_csv`` block by block, so memory stays
+bounded whatever the file size; Parquet through ``ParquetFile.iter_batches``. Every value is read
+as a string: typing happens later, in SQL, where a bad value becomes a rejected row instead of an
+exception. Rows with the wrong number of fields (a truncated last line, a stray delimiter) are
+collected as malformed rows with their line number.
+
+Line numbers: the header is line 1 and each record adds one. pyarrow skips blank lines without
+counting them, so after a blank line (or a quoted value holding a newline, when
+``newlines_in_values`` is on) the number is the record's, not the physical line's.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from etl.ingest.files import InputError, InputFile
+from etl.ingest.mapping import ReadFormat, SourceSpec
+
+BLOCK_SIZE = 8 << 20
+PARQUET_BATCH = 100_000
+MAX_MALFORMED = 10_000
+
+
+@dataclass
+class Malformed:
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass
+class FileReader:
+    """Reads one file for one source; ``header_map`` says which header feeds each column."""
+
+    file: InputFile
+    source: SourceSpec
+    header: list[str] = field(default_factory=list)
+    header_map: dict[str, str | None] = field(default_factory=dict)
+    malformed: list[Malformed] = field(default_factory=list)
+    rows: int = 0
+
+    def open(self) -> FileReader:
+        self.header = read_header(self.file, self.source.format)
+        self.header_map = match_columns(str(self.file.path), self.source, self.header)
+        return self
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Record batches with columns ``_line`` and one text column per source column."""
+        if self.file.parquet:
+            yield from self._parquet()
+        else:
+            yield from self._csv()
+        if self.rows == 0:
+            raise InputError(
+                f"{self.file.path}: the file has a header but no data rows"
+                if not self.malformed
+                else f"{self.file.path}: no readable data rows "
+                f"(first problem at line {self.malformed[0].line}: {self.malformed[0].reason})"
+            )
+
+    # -- CSV
+
+    def _csv(self) -> Iterator[pa.RecordBatch]:
+        fmt = self.source.format
+        wanted = [h for h in self.header_map.values() if h is not None]
+        pending: list[int] = []
+
+        def on_invalid(row) -> str:  # pyarrow.csv.InvalidRow
+            if row.number is None:
+                raise InputError(f"{self.file.path}: malformed row with no position: {row.text}")
+            if row.actual_columns < row.expected_columns:
+                reason = f"truncated row: {row.actual_columns} of {row.expected_columns} fields"
+            else:
+                reason = f"too many fields: {row.actual_columns} instead of {row.expected_columns}"
+            self.malformed.append(Malformed(row.number, row.text[:2000], reason))
+            pending.append(row.number)
+            if len(self.malformed) > MAX_MALFORMED:
+                raise InputError(
+                    f"{self.file.path}: more than {MAX_MALFORMED} malformed rows (the first at "
+                    f"line {self.malformed[0].line}: {self.malformed[0].reason}); is the "
+                    f"delimiter {fmt.delimiter!r} right?"
+                )
+            return "skip"
+
+        read_opts = pacsv.ReadOptions(
+            use_threads=False,  # invalid-row numbers are only known single-threaded
+            block_size=BLOCK_SIZE,
+            encoding=fmt.encoding,
+            column_names=None if fmt.header else self._positional_names(),
+            skip_rows=0,
+        )
+        parse_opts = pacsv.ParseOptions(
+            delimiter=fmt.delimiter,
+            quote_char=fmt.quote,
+            newlines_in_values=fmt.newlines_in_values,
+            invalid_row_handler=on_invalid,
+        )
+        names = self.header
+        convert_opts = pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in names},
+            include_columns=wanted,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            null_values=[""],
+            check_utf8=True,
+        )
+        next_line = 2 if fmt.header else 1
+        try:
+            stream = pa.input_stream(
+                str(self.file.path), compression="gzip" if self.file.compressed else None
+            )
+            reader = pacsv.open_csv(
+                stream,
+                read_options=read_opts,
+                parse_options=parse_opts,
+                convert_options=convert_opts,
+            )
+            for batch in reader:
+                n = batch.num_rows
+                if n == 0:
+                    continue
+                lines = np.arange(next_line, next_line + n, dtype=np.int64)
+                pending.sort()
+                while pending and pending[0] <= lines[-1]:
+                    v = pending.pop(0)
+                    idx = int(np.searchsorted(lines, v))
+                    lines[idx:] += 1
+                next_line = int(lines[-1]) + 1
+                self.rows += n
+                yield self._shape(batch, lines)
+        except InputError:
+            raise
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError, EOFError) as exc:
+            raise self._explain(exc) from None
+
+    def _positional_names(self) -> list[str]:
+        return self.header
+
+    # -- Parquet
+
+    def _parquet(self) -> Iterator[pa.RecordBatch]:
+        try:
+            pf = pq.ParquetFile(str(self.file.path))
+            cols = [h for h in self.header_map.values() if h is not None]
+            next_line = 1
+            for batch in pf.iter_batches(batch_size=PARQUET_BATCH, columns=cols):
+                n = batch.num_rows
+                if n == 0:
+                    continue
+                arrays = [
+                    a if a.type == pa.string() else a.cast(pa.string()) for a in batch.columns
+                ]
+                batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+                lines = np.arange(next_line, next_line + n, dtype=np.int64)
+                next_line += n
+                self.rows += n
+                yield self._shape(batch, lines)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{self.file.path}: cannot read as Parquet: {exc}") from None
+
+    # -- shared
+
+    def _shape(self, batch: pa.RecordBatch, lines: np.ndarray) -> pa.RecordBatch:
+        """Order and name the columns like the raw staging table: _line, then source columns."""
+        arrays = [pa.array(lines)]
+        names = ["_line"]
+        for col, header in self.header_map.items():
+            if header is None:
+                arrays.append(pa.nulls(batch.num_rows, pa.string()))
+            else:
+                arrays.append(batch.column(batch.schema.get_field_index(header)))
+            names.append(col)
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def _explain(self, exc: Exception) -> InputError:
+        msg = str(exc)
+        path = self.file.path
+        if "invalid UTF8" in msg or isinstance(exc, UnicodeDecodeError):
+            where = locate_bad_bytes(self.file, self.source.format)
+            return InputError(
+                f"{path}: not valid {self.source.format.encoding} text{where}; set the layout's "
+                "format.encoding (e.g. latin-1 or cp1252) to the file's real encoding"
+            )
+        if "Truncated" in msg or "truncated" in msg or isinstance(exc, EOFError):
+            return InputError(f"{path}: the compressed file is truncated or corrupt ({msg})")
+        if "gzip" in msg.lower() or "compress" in msg.lower():
+            return InputError(f"{path}: cannot decompress: {msg}")
+        return InputError(f"{path}: cannot parse as CSV: {msg}")
+
+
+def _open_text_bytes(file: InputFile) -> io.BufferedIOBase:
+    if file.compressed:
+        import gzip
+
+        return gzip.open(file.path, "rb")  # type: ignore[return-value]
+    return file.path.open("rb")
+
+
+def read_header(file: InputFile, fmt: ReadFormat) -> list[str]:
+    """Column names of a file: the Parquet schema, or the CSV's first record."""
+    if file.parquet:
+        try:
+            return pq.ParquetFile(str(file.path)).schema_arrow.names
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{file.path}: cannot read as Parquet: {exc}") from None
+    try:
+        with _open_text_bytes(file) as raw:
+            head = raw.read(1 << 16)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{file.path}: cannot read: {exc}") from None
+    if not head.strip():
+        raise InputError(f"{file.path}: the file is empty (no header, no rows)")
+    text = codecs.getincrementaldecoder(fmt.encoding)(errors="replace").decode(head)
+    first = next(csv.reader(io.StringIO(text), delimiter=fmt.delimiter, quotechar=fmt.quote))
+    if not fmt.header:
+        return [f"column_{i + 1}" for i in range(len(first))]
+    if first:
+        first[0] = first[0].lstrip("\ufeff")
+    return first
+
+
+def match_columns(label: str, source: SourceSpec, header: list[str]) -> dict[str, str | None]:
+    """Which header feeds each column (exact name first, then case/space-insensitive)."""
+
+    def norm(s: str) -> str:
+        return "".join(s.lower().split()).replace("_", "")
+
+    exact = {h: h for h in header}
+    loose: dict[str, str] = {}
+    for h in header:
+        loose.setdefault(norm(h), h)
+    out: dict[str, str | None] = {}
+    missing = []
+    for col in source.columns.values():
+        found = next((exact[n] for n in col.names if n in exact), None)
+        if found is None:
+            found = next((loose[norm(n)] for n in col.names if norm(n) in loose), None)
+        if found is None and not col.optional:
+            missing.append(col)
+        out[col.name] = found
+    if missing:
+        wanted = ", ".join(
+            c.name if len(c.names) == 1 else f"{c.name} (or {' / '.join(c.names)})" for c in missing
+        )
+        raise InputError(
+            f"{label}: wrong header for source {source.name!r}: missing {wanted}; "
+            f"found {', '.join(header) or 'no columns'}"
+        )
+    return out
+
+
+def locate_bad_bytes(file: InputFile, fmt: ReadFormat) -> str:
+    """' at line L, byte B (column C)' for the first undecodable byte, or ''."""
+    decoder = codecs.getincrementaldecoder(fmt.encoding)(errors="strict")
+    line, line_start, offset = 1, 0, 0
+    try:
+        with _open_text_bytes(file) as raw:
+            while chunk := raw.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad = offset + exc.start
+                    before = chunk[: exc.start]
+                    nl = before.count(b"\n")
+                    if nl:
+                        line += nl
+                        line_start = offset + before.rfind(b"\n") + 1
+                    col = bad - line_start + 1
+                    value = chunk[exc.start : exc.start + 4]
+                    field_no = (
+                        chunk[max(0, line_start - offset) : exc.start].count(fmt.delimiter.encode())
+                        + 1
+                    )
+                    return (
+                        f" at line {line}, byte offset {bad} (character {col} of the line, "
+                        f"field {field_no}): bytes {value!r}"
+                    )
+                nl = chunk.count(b"\n")
+                if nl:
+                    line += nl
+                    line_start = offset + chunk.rfind(b"\n") + 1
+                offset += len(chunk)
+    except (OSError, EOFError):
+        return ""
+    return ""

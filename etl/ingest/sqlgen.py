@@ -1,0 +1,451 @@
+"""Render the staging/warehouse SQL models for one batch of one mapping.
+
+The model files in ``sql/staging`` and ``sql/warehouse`` hold each statement's shape; this module
+fills in the parts that depend on the mapping (column lists, typed values, expressions, joins),
+always through ``psycopg.sql`` so names from config are quoted identifiers and values literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from etl.errors import ConfigurationError
+from etl.ingest import coerce
+from etl.ingest.expr import columns_in, compile_expression
+from etl.ingest.mapping import (
+    CUSTOMER_FIELDS,
+    CUSTOMERS,
+    LINES,
+    ORDER_LINE_FIELDS,
+    PRODUCT_FIELDS,
+    PRODUCTS,
+    WAREHOUSE_LOOKUPS,
+    Mapping,
+    SourceSpec,
+    TargetSpec,
+    alias_for,
+    effective_joins,
+    make_resolver,
+)
+from etl.paths import read_sql
+
+_SQL_TYPES = {
+    "text": "text",
+    "integer": "integer",
+    "numeric": "numeric",
+    "timestamp": "timestamp",
+    "date": "date",
+}
+DIM_FIELDS = {CUSTOMERS: CUSTOMER_FIELDS, PRODUCTS: PRODUCT_FIELDS}
+DIM_PREFIX = {CUSTOMERS: "c:", PRODUCTS: "p:"}
+
+
+def model(name: str, **parts: sql.Composable) -> sql.Composed:
+    """A model file with its {placeholders} filled."""
+    try:
+        return sql.SQL(read_sql(name)).format(**parts)
+    except KeyError as exc:
+        raise ConfigurationError(f"sql/{name} needs a value for {exc}") from None
+
+
+@dataclass
+class Codes:
+    """Rejection codes of one build: code n (1-based) -> (rule, column, reason)."""
+
+    items: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    def add(self, rule: str, column: str | None, reason: str) -> int:
+        key = (rule, column, reason)
+        if key in self.items:
+            return self.items.index(key) + 1
+        self.items.append(key)
+        return len(self.items)
+
+    def literal_columns(self) -> sql.Literal:
+        return sql.Literal([c for _, c, _ in self.items] or [None])
+
+    def literal_reasons(self) -> sql.Literal:
+        return sql.Literal([r for _, _, r in self.items] or [""])
+
+    def rule(self, code: int) -> str:
+        return self.items[code - 1][0]
+
+    def reason(self, code: int) -> str:
+        return self.items[code - 1][2]
+
+
+def raw_table(batch_id: int, source: str) -> sql.Identifier:
+    return sql.Identifier("staging", f"raw_{batch_id}_{source}")
+
+
+def malformed_table(batch_id: int) -> sql.Identifier:
+    return sql.Identifier("staging", f"raw_{batch_id}__malformed")
+
+
+def typed_table(source: str) -> sql.Identifier:
+    return sql.Identifier(f"segwise_typed_{source}")
+
+
+def typed_select(
+    src: SourceSpec, raw: sql.Composable, codes: Codes, rule_prefix: str, *, fast: bool = False
+) -> sql.Composed:
+    """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
+
+    Date/time columns are parsed once per distinct value and joined back (a hash join is far
+    cheaper than a regex per row: an order's lines share one timestamp)."""
+    values: list[sql.Composable] = []
+    lookups: list[sql.Composable] = []
+    checks: list[sql.Composable] = []
+    for i, col in enumerate(src.columns.values()):
+        rawcol = sql.SQL("r.{}").format(sql.Identifier(col.name))
+        present = sql.Identifier(f"_p:{col.name}")
+        if col.type in ("date", "timestamp"):
+            alias = sql.Identifier(f"_d{i}")
+            parsed = coerce.typed_value(sql.SQL("d.v"), col.type, list(col.formats))
+            lookups.append(
+                sql.SQL(
+                    "LEFT JOIN (SELECT d.v, {parsed} AS p "
+                    "FROM (SELECT DISTINCT {col} AS v FROM {raw}) AS d) AS {alias} "
+                    "ON {alias}.v = {rawcol}"
+                ).format(
+                    parsed=parsed, col=sql.Identifier(col.name), raw=raw, alias=alias, rawcol=rawcol
+                )
+            )
+            value: sql.Composable = sql.SQL("{}.p").format(alias)
+        else:
+            value = coerce.typed_value(rawcol, col.type, list(col.formats), fast=fast)
+        values.append(sql.SQL("{} AS {}").format(value, sql.Identifier(col.name)))
+        # COPY made empty fields NULL; a blank-but-not-empty value counts as given (and then
+        # fails its type check), except for text, where blank is empty.
+        values.append(sql.SQL("({} IS NOT NULL) AS {}").format(rawcol, present))
+        if col.required:
+            code = codes.add(
+                f"{rule_prefix}missing_value", col.name, f"{col.name}: empty, but required"
+            )
+            missing = (
+                sql.SQL("t.{} IS NULL").format(sql.Identifier(col.name))
+                if col.type in ("text", "id")
+                else sql.SQL("NOT t.{}").format(present)
+            )
+            checks.append(sql.SQL("WHEN {} THEN {}").format(missing, sql.Literal(code)))
+        if col.type not in ("text", "id"):
+            code = codes.add(
+                f"{rule_prefix}invalid_{col.type}",
+                col.name,
+                f"{col.name}: {coerce.describe(col.type, list(col.formats))}",
+            )
+            checks.append(
+                sql.SQL("WHEN t.{} AND t.{} IS NULL THEN {}").format(
+                    present, sql.Identifier(col.name), sql.Literal(code)
+                )
+            )
+    reject = (
+        sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
+        if checks
+        else sql.SQL("NULL::integer")
+    )
+    return model(
+        "staging/typed_source.sql",
+        values=sql.SQL(", ").join(values),
+        raw=raw,
+        lookups=sql.SQL(" ").join(lookups),
+        reject=reject,
+    )
+
+
+def _cast(expr: sql.Composable, type_: str) -> sql.Composable:
+    return sql.SQL("({})::{}").format(expr, sql.SQL(_SQL_TYPES[type_]))
+
+
+def relation(mapping: Mapping, name: str, keys: list[str]) -> sql.Composable:
+    """What a join reads: a warehouse dimension, a derived table, or a typed source's good
+    rows with one row per key (the last one in file order)."""
+    if name in WAREHOUSE_LOOKUPS:
+        schema, table = name.split(".")
+        return sql.Identifier(schema, table)
+    src = mapping.sources[name]
+    if src.derived:
+        return typed_table(name)
+    key_list = sql.SQL(", ").join(sql.SQL("({})::text").format(sql.Identifier(k)) for k in keys)
+    return sql.SQL(
+        "(SELECT DISTINCT ON ({keys}) * FROM {t} WHERE _reject IS NULL "
+        "ORDER BY {keys}, _file DESC, _line DESC)"
+    ).format(keys=key_list, t=typed_table(name))
+
+
+def joins_sql(mapping: Mapping, target: TargetSpec) -> sql.Composable:
+    parts = []
+    joins = effective_joins(mapping, target)
+    for i, j in enumerate(joins):
+        resolve = make_resolver(mapping, target, upto=i)
+        conds = []
+        for left, right in j.on:
+            conds.append(
+                sql.SQL("({})::text = {}.{}::text").format(
+                    compile_expression(left, resolve),
+                    sql.Identifier(alias_for(j.source)),
+                    sql.Identifier(right),
+                )
+            )
+        parts.append(
+            sql.SQL("LEFT JOIN {} AS {} ON {}").format(
+                relation(mapping, j.source, [r for _, r in j.on]),
+                sql.Identifier(alias_for(j.source)),
+                sql.SQL(" AND ").join(conds),
+            )
+        )
+    return sql.SQL("\n        ").join(parts)
+
+
+def _expr(mapping: Mapping, target: TargetSpec, text: str, where: str) -> sql.Composable:
+    return compile_expression(text, make_resolver(mapping, target), where=where)
+
+
+def dim_columns(mapping: Mapping, dim: TargetSpec, prefix: str = "") -> list[sql.Composable]:
+    """The dimension's fields (and attributes jsonb) as SELECT items, optionally prefixed."""
+    fields = DIM_FIELDS[dim.kind]
+    items = []
+    for name, type_ in fields.items():
+        if name in dim.columns:
+            value = _cast(_expr(mapping, dim, dim.columns[name], f"{dim.kind}.{name}: "), type_)
+        else:
+            value = sql.SQL("NULL::{}").format(sql.SQL(_SQL_TYPES[type_]))
+        items.append(sql.SQL("{} AS {}").format(value, sql.Identifier(prefix + name)))
+    if dim.attributes:
+        pairs = []
+        for k, text in dim.attributes.items():
+            pairs.append(sql.Literal(k))
+            pairs.append(_expr(mapping, dim, text, f"{dim.kind}.attributes.{k}: "))
+        attrs = sql.SQL("jsonb_strip_nulls(jsonb_build_object({}))").format(
+            sql.SQL(", ").join(pairs)
+        )
+    else:
+        attrs = sql.SQL("'{}'::jsonb")
+    items.append(sql.SQL("{} AS {}").format(attrs, sql.Identifier(prefix + "attributes")))
+    return items
+
+
+@dataclass
+class LinesPlan:
+    statement: sql.Composed
+    generated_line_no: bool
+    return_rules: list[str]
+    dims_from_lines: list[str]
+
+
+def order_lines(
+    mapping: Mapping, batch_id: int, codes: Codes, table: sql.Identifier, *, fast: bool = False
+) -> LinesPlan:
+    target = mapping.targets[LINES]
+    src = mapping.sources[target.source]
+    base_alias = sql.Identifier(alias_for(target.source))
+    base = typed_select(src, raw_table(batch_id, src.name), codes, "", fast=fast)
+
+    def ident(name: str) -> sql.Identifier:
+        return sql.Identifier(name)
+
+    x_cols: list[sql.Composable] = []
+    mapped = target.columns
+    for name, type_ in ORDER_LINE_FIELDS.items():
+        if name in mapped:
+            value = _cast(_expr(mapping, target, mapped[name], f"order_lines.{name}: "), type_)
+        elif name == "discount_amount":
+            value = sql.SQL("0::numeric")
+        else:
+            value = sql.SQL("NULL::{}").format(sql.SQL(_SQL_TYPES[type_]))
+        x_cols.append(sql.SQL("{} AS {}").format(value, ident(name)))
+    # Return rules from the mapping, plus one that always applies: a negative quantity.
+    rules = list(target.returns)
+    for rule in rules:
+        value = _expr(mapping, target, target.returns[rule], f"order_lines.returns.{rule}: ")
+        x_cols.append(
+            sql.SQL("coalesce(({})::boolean, false) AS {}").format(value, ident(f"r:{rule}"))
+        )
+    if "negative_quantity" not in rules:
+        rules.append("negative_quantity")
+        quantity = _expr(mapping, target, mapped["quantity"], "order_lines.quantity: ")
+        x_cols.append(
+            sql.SQL("coalesce(({})::numeric < 0, false) AS {}").format(
+                quantity, ident("r:negative_quantity")
+            )
+        )
+    dims_from_lines = [
+        k
+        for k in (CUSTOMERS, PRODUCTS)
+        if k in mapping.targets and mapping.targets[k].source == target.source
+    ]
+    for kind in dims_from_lines:
+        x_cols.extend(dim_columns(mapping, mapping.targets[kind], DIM_PREFIX[kind]))
+
+    ret = sql.SQL("coalesce({}, false)").format(
+        sql.SQL(" OR ").join([sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules])
+    )
+    gross = (
+        sql.SQL("x.gross_amount")
+        if "gross_amount" in mapped
+        else sql.SQL("(x.quantity * x.unit_price)")
+    )
+    amount = (
+        sql.SQL("x.amount")
+        if "amount" in mapped
+        else sql.SQL("({} - x.discount_amount)").format(gross)
+    )
+
+    def signed(v: sql.Composable) -> sql.Composable:
+        return sql.SQL("CASE WHEN {r} THEN -abs({v}) ELSE {v} END").format(r=ret, v=v)
+
+    y_cols: list[sql.Composable] = [
+        sql.SQL("x.{}").format(ident(n))
+        for n in (
+            "order_id",
+            "customer_id",
+            "order_ts",
+            "product_id",
+            "unit_price",
+            "channel",
+            "platform",
+            "market",
+            "country",
+            "region",
+            "store_id",
+        )
+    ]
+    y_cols += [
+        sql.SQL("{} AS is_return").format(ret),
+        sql.SQL("{} AS quantity").format(signed(sql.SQL("x.quantity"))),
+        sql.SQL("{} AS gross_amount").format(signed(gross)),
+        sql.SQL("{} AS discount_amount").format(signed(sql.SQL("x.discount_amount"))),
+        sql.SQL("{} AS amount").format(signed(amount)),
+        sql.SQL("{} AS cost_amount").format(signed(sql.SQL("x.cost_amount"))),
+        sql.SQL("x.line_no AS _line_no"),
+    ]
+    y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
+    for kind in dims_from_lines:
+        prefix = DIM_PREFIX[kind]
+        names = [*DIM_FIELDS[kind], "attributes"]
+        y_cols += [sql.SQL("x.{}").format(ident(prefix + n)) for n in names]
+
+    checks = [sql.SQL("WHEN x._source_reject IS NOT NULL THEN x._source_reject")]
+
+    def need(cond: str, rule: str, column: str, reason: str) -> None:
+        code = codes.add(rule, column, reason)
+        checks.append(sql.SQL("WHEN {} THEN {}").format(sql.SQL(cond), sql.Literal(code)))
+
+    for name in ("order_id", "order_ts", "quantity", "unit_price"):
+        need(
+            f"x.{name} IS NULL",
+            f"missing_{name}",
+            _column_of(mapped[name], name),
+            f"{name}: empty or not computable from {mapped[name]!r}",
+        )
+    need(
+        "x.unit_price <= 0",
+        "non_positive_price",
+        _column_of(mapped["unit_price"], "unit_price"),
+        "unit_price: zero or negative price",
+    )
+    amount_check = "x.amount IS NULL" if "amount" in mapped else None
+    if "gross_amount" in mapped:
+        need(
+            "x.gross_amount IS NULL",
+            "missing_gross_amount",
+            "gross_amount",
+            f"gross_amount: not computable from {mapped['gross_amount']!r}",
+        )
+    if "discount_amount" in mapped:
+        need(
+            "x.discount_amount IS NULL",
+            "missing_discount_amount",
+            "discount_amount",
+            f"discount_amount: not computable from {mapped['discount_amount']!r}",
+        )
+    if amount_check:
+        need(
+            amount_check,
+            "missing_amount",
+            "amount",
+            f"amount: not computable from {mapped['amount']!r}",
+        )
+    generated = "line_no" not in mapped
+    if not generated:
+        need(
+            "x.line_no IS NULL",
+            "missing_line_no",
+            "line_no",
+            f"line_no: empty or not computable from {mapped['line_no']!r}",
+        )
+    pre_reject = sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
+
+    if generated:
+        line_no = sql.SQL(
+            'row_number() OVER (PARTITION BY y.order_id COLLATE "C" ORDER BY y._file, y._line)'
+            "::integer"
+        )
+        reject = sql.SQL("y._pre_reject")
+    else:
+        dup = codes.add(
+            "duplicate_line_in_batch",
+            "line_no",
+            "order_id, line_no: the same order line appears earlier in this batch",
+        )
+        line_no = sql.SQL("y._line_no")
+        reject = sql.SQL(
+            "CASE WHEN y._pre_reject IS NULL AND row_number() OVER (PARTITION BY y.order_id "
+            'COLLATE "C", '
+            "y._line_no, y._pre_reject IS NULL ORDER BY y._file, y._line) > 1 THEN {} "
+            "ELSE y._pre_reject END"
+        ).format(sql.Literal(dup))
+    statement = model(
+        "staging/order_lines.sql",
+        table=table,
+        line_no=line_no,
+        reject=reject,
+        y_columns=sql.SQL(",\n           ").join(y_cols),
+        pre_reject=pre_reject,
+        base_alias=base_alias,
+        x_columns=sql.SQL(",\n               ").join(x_cols),
+        base=base,
+        joins=joins_sql(mapping, target),
+    )
+    return LinesPlan(statement, generated, rules, dims_from_lines)
+
+
+def _column_of(expression: str, target: str) -> str:
+    """The source column a target is read from, when it is a plain column; else the target."""
+    refs = columns_in(expression)
+    bare = expression.strip().strip('"')
+    if len(refs) == 1 and bare in (refs[0][1], f"{refs[0][0]}.{refs[0][1]}"):
+        return refs[0][1]
+    return target
+
+
+def dim_rows_from_lines(kind: str, lines: sql.Identifier) -> sql.Composed:
+    """A dimension's rows read from the order lines: one per distinct set of values (a hash
+    aggregate shrinks the lines to a few rows per key before the dimension's sort), ordered
+    by the latest line that carried them."""
+    prefix = DIM_PREFIX[kind]
+    names = [*DIM_FIELDS[kind], "attributes"]
+    cols = [
+        sql.SQL("{} AS {}").format(sql.Identifier(prefix + n), sql.Identifier(n)) for n in names
+    ]
+    keys = sql.SQL(", ").join(sql.Identifier(prefix + n) for n in names)
+    return sql.SQL(
+        "SELECT {cols}, max(order_ts) AS _order, max(_file) AS _file, max(_line) AS _line "
+        "FROM {lines} WHERE _reject IS NULL GROUP BY {keys}"
+    ).format(cols=sql.SQL(", ").join(cols), lines=lines, keys=keys)
+
+
+def dim_rows_from_source(mapping: Mapping, kind: str) -> sql.Composed:
+    dim = mapping.targets[kind]
+    alias = sql.Identifier(alias_for(dim.source))
+    return sql.SQL(
+        "SELECT {cols}, 0 AS _order, {a}._file, {a}._line FROM {t} AS {a} {joins} "
+        "WHERE {a}._reject IS NULL"
+    ).format(
+        cols=sql.SQL(", ").join(dim_columns(mapping, dim)),
+        a=alias,
+        t=typed_table(dim.source),
+        joins=joins_sql(mapping, dim),
+    )

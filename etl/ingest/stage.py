@@ -1,0 +1,263 @@
+"""Stage a batch: stream its files into UNLOGGED raw tables of text with COPY.
+
+Nothing is typed or judged here (that is set-based SQL in the build); this step only has to be
+fast and bounded in memory: each Arrow record batch is written as CSV straight into
+``COPY ... FROM STDIN``. The batch's ledger row moves running -> staged in the same transaction
+that creates the raw tables, so a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from etl import db
+from etl.errors import SegwiseError
+from etl.ingest import files as filesmod
+from etl.ingest import ledger, sqlgen
+from etl.ingest.files import InputError, InputFile
+from etl.ingest.ledger import LoadError, LoadResult
+from etl.ingest.mapping import Mapping
+from etl.ingest.readers import FileReader
+
+Progress = Callable[[str, int], None]
+_WRITE_OPTS = pacsv.WriteOptions(include_header=False, batch_size=8192)
+
+
+@dataclass
+class StagedSource:
+    """A stream of Arrow batches for one source, already shaped (_line + source columns)."""
+
+    source: str
+    label: str  # file path or query, for messages
+    batches: Iterator[pa.RecordBatch]
+
+
+def layout_key(mapping: Mapping, preset: bool) -> str:
+    """The ledger's layout column: a built-in name, or the mapping's name and content hash."""
+    return mapping.name if preset else f"mapping:{mapping.name}@{mapping.fingerprint()[:12]}"
+
+
+def create_raw_tables(conn, batch_id: int, mapping: Mapping) -> None:
+    for src in mapping.file_sources():
+        cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in src.columns]
+        conn.execute(
+            sql.SQL(
+                "CREATE UNLOGGED TABLE {} (_file integer NOT NULL, _line bigint NOT NULL, {})"
+            ).format(sqlgen.raw_table(batch_id, src.name), sql.SQL(", ").join(cols))
+        )
+    conn.execute(
+        sql.SQL(
+            "CREATE UNLOGGED TABLE {} (_file integer NOT NULL, _line bigint NOT NULL, "
+            "text text, reason text NOT NULL)"
+        ).format(sqlgen.malformed_table(batch_id))
+    )
+
+
+def drop_raw_tables(url: str, batch_id: int) -> None:
+    with db.connect(url, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'staging' AND tablename LIKE %s",
+            (f"raw\\_{batch_id}\\_%",),
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("staging", name)))
+
+
+def copy_stream(
+    conn,
+    batch_id: int,
+    file_no: int,
+    stream: StagedSource,
+    columns: list[str],
+    progress: Progress | None,
+    counter: list[int],
+) -> int:
+    """COPY one source stream into its raw table; returns the rows written."""
+    names = ["_file", "_line", *columns]
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sqlgen.raw_table(batch_id, stream.source),
+        sql.SQL(", ").join(sql.Identifier(n) for n in names),
+    )
+    rows = 0
+    last = time.monotonic()
+    with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for batch in stream.batches:
+            n = batch.num_rows
+            file_col = pa.array(np.full(n, file_no, dtype=np.int32))
+            out = pa.RecordBatch.from_arrays([file_col, *batch.columns], names=names)
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(out, sink, write_options=_WRITE_OPTS)
+            copy.write(sink.getvalue())
+            rows += n
+            counter[0] += n
+            now = time.monotonic()
+            if progress is not None and now - last >= 1.0:
+                progress(f"staging {stream.label}", counter[0])
+                last = now
+    return rows
+
+
+def stage_streams(
+    url: str,
+    mapping: Mapping,
+    *,
+    layout: str,
+    source_kind: str,
+    source_uri: str,
+    content_sha256: str | None,
+    bytes_: int | None,
+    files_meta: list[dict[str, Any]],
+    streams: Callable[[], Iterable[tuple[int, StagedSource, Any]]],
+    progress: Progress | None,
+    watermark_from: str | None = None,
+    watermark_to: Callable[[], str | None] | None = None,
+) -> LoadResult:
+    """Open a ledger row, COPY every stream, and mark the batch staged (or failed)."""
+    batch_id = ledger.open_batch(
+        url,
+        source_kind=source_kind,
+        layout=layout,
+        source_uri=source_uri,
+        content_sha256=content_sha256,
+        bytes_=bytes_,
+        files=files_meta,
+        mapping_doc=mapping.document,
+        watermark_from=watermark_from,
+    )
+    counter = [0]
+    try:
+        with db.connect(url) as conn:
+            with conn.transaction():
+                create_raw_tables(conn, batch_id, mapping)
+                malformed_rows = []
+                for file_no, stream, reader in streams():
+                    columns = list(mapping.sources[stream.source].columns)
+                    rows = copy_stream(conn, batch_id, file_no, stream, columns, progress, counter)
+                    meta = files_meta[file_no - 1]
+                    meta["rows"] = rows
+                    if reader is not None:
+                        meta["malformed"] = len(reader.malformed)
+                        meta["columns"] = reader.header_map
+                        malformed_rows += [
+                            (file_no, m.line, m.text, m.reason) for m in reader.malformed
+                        ]
+                for src in mapping.file_sources():  # the build's plans need row counts
+                    conn.execute(sql.SQL("ANALYZE {}").format(sqlgen.raw_table(batch_id, src.name)))
+                if malformed_rows:
+                    with (
+                        conn.cursor() as cur,
+                        cur.copy(
+                            sql.SQL("COPY {} (_file, _line, text, reason) FROM STDIN").format(
+                                sqlgen.malformed_table(batch_id)
+                            )
+                        ) as cp,
+                    ):
+                        for row in malformed_rows:
+                            cp.write_row(row)
+                rows_read = sum(m.get("rows", 0) + m.get("malformed", 0) for m in files_meta)
+                extra = {}
+                if watermark_to is not None:
+                    extra["watermark_to"] = watermark_to()
+                ledger.set_status(
+                    conn,
+                    batch_id,
+                    "staged",
+                    finished=False,
+                    rows_read=rows_read,
+                    files=files_meta,
+                    **extra,
+                )
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, SegwiseError) else f"{type(exc).__name__}: {exc}"
+        ledger.fail(url, batch_id, message)
+        drop_raw_tables(url, batch_id)
+        result = ledger.fetch(url, batch_id)
+        raise LoadError(f"batch {batch_id} failed, nothing was loaded: {message}", result) from exc
+    if progress is not None:
+        progress("staged", counter[0])
+    return ledger.fetch(url, batch_id)
+
+
+def stage_files(
+    url: str,
+    paths: list[str | Path] | str | Path,
+    mapping: Mapping,
+    *,
+    preset: bool,
+    progress: Progress | None = None,
+    source_kind: str = "file",
+) -> LoadResult:
+    """Stage a set of files as one batch (or record a skip when its content is known)."""
+    expanded = filesmod.expand(paths if isinstance(paths, list) else [paths])
+    inputs = filesmod.describe(expanded, mapping)
+    present = {f.source for f in inputs}
+    missing = [s for s in mapping.file_sources() if s.required and s.name not in present]
+    if missing:
+        wanted = "; ".join(f"{s.name} ({', '.join(s.files)})" for s in missing)
+        raise InputError(
+            f"layout {mapping.name} needs files for: {wanted}; got "
+            + ", ".join(str(p) for p in expanded)
+        )
+    # Header problems are reported before anything is hashed into the ledger or copied.
+    readers = [FileReader(f, mapping.sources[f.source]).open() for f in inputs]
+    key = layout_key(mapping, preset)
+    sha = filesmod.batch_sha256(inputs)
+    uri = ", ".join(str(f.path) for f in inputs)
+    meta = [_file_meta(i + 1, f) for i, f in enumerate(inputs)]
+    prior = ledger.already_loaded(url, key, sha)
+    if prior is not None:
+        message = (
+            f"identical content already loaded (batch {prior[0]}, {prior[1]} "
+            f"{prior[2]:%Y-%m-%d %H:%M:%S}): nothing to do"
+        )
+        batch_id = ledger.record_skip(
+            url,
+            source_kind=source_kind,
+            layout=key,
+            source_uri=uri,
+            content_sha256=sha,
+            files=meta,
+            message=message,
+        )
+        return ledger.fetch(url, batch_id)
+
+    def streams():
+        for i, reader in enumerate(readers):
+            yield (
+                i + 1,
+                StagedSource(reader.source.name, str(reader.file.path), reader.batches()),
+                reader,
+            )
+
+    return stage_streams(
+        url,
+        mapping,
+        layout=key,
+        source_kind=source_kind,
+        source_uri=uri,
+        content_sha256=sha,
+        bytes_=sum(f.bytes for f in inputs),
+        files_meta=meta,
+        streams=streams,
+        progress=progress,
+    )
+
+
+def _file_meta(index: int, f: InputFile) -> dict[str, Any]:
+    return {
+        "file": index,
+        "path": str(f.path),
+        "source": f.source,
+        "sha256": f.sha256,
+        "bytes": f.bytes,
+        "mtime_ns": f.path.stat().st_mtime_ns,
+    }

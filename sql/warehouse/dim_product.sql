@@ -1,0 +1,26 @@
+-- Upsert products: one row per product_id from <rows> (the latest row of the batch wins).
+-- A field the batch leaves empty keeps its earlier value; attributes are merged.
+WITH written AS (
+    INSERT INTO warehouse.dim_product AS d (
+        product_id, product_name, category_l1, category_l2, category_l3, list_price, unit_cost,
+        attributes, batch_id, updated_at
+    )
+    SELECT DISTINCT ON (product_id COLLATE "C")
+           product_id, product_name, category_l1, category_l2, category_l3, list_price,
+           unit_cost, attributes, {batch_id}, now()
+    FROM ({rows}) AS p
+    WHERE product_id IS NOT NULL
+    ORDER BY product_id COLLATE "C", _order DESC, _file DESC, _line DESC
+    ON CONFLICT (product_id) DO UPDATE SET
+        product_name = coalesce(EXCLUDED.product_name, d.product_name),
+        category_l1 = coalesce(EXCLUDED.category_l1, d.category_l1),
+        category_l2 = coalesce(EXCLUDED.category_l2, d.category_l2),
+        category_l3 = coalesce(EXCLUDED.category_l3, d.category_l3),
+        list_price = coalesce(EXCLUDED.list_price, d.list_price),
+        unit_cost = coalesce(EXCLUDED.unit_cost, d.unit_cost),
+        attributes = d.attributes || EXCLUDED.attributes,
+        batch_id = EXCLUDED.batch_id,
+        updated_at = now()
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
