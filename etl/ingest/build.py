@@ -260,7 +260,7 @@ def _reject_rows(
 
 def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -> None:
     m = batch.mapping
-    table = sqlgen.typed_table("order_lines")
+    table = sql.Identifier("segwise_lines")
     plans = {}
 
     def lines_statement(fast: bool) -> sql.Composed:

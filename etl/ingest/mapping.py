@@ -219,7 +219,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise ConfigurationError(f"{path}: a mapping file is a YAML mapping (key: value)")
-    return doc
+    return _on_keys(doc)
+
+
+def _on_keys(node: Any) -> Any:
+    """YAML 1.1 reads the key ``on:`` (used by joins) as the boolean true; put the word back."""
+    if isinstance(node, dict):
+        return {("on" if k is True else k): _on_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_on_keys(v) for v in node]
+    return node
 
 
 def _merge(base: Any, over: Any) -> Any:

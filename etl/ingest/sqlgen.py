@@ -282,19 +282,25 @@ def order_lines(
     ret = sql.SQL("coalesce({}, false)").format(
         sql.SQL(" OR ").join([sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules])
     )
-    gross = (
-        sql.SQL("x.gross_amount")
-        if "gross_amount" in mapped
-        else sql.SQL("(x.quantity * x.unit_price)")
-    )
+    # Sale lines keep the values as computed. Return lines are made negative from magnitudes,
+    # so a return's discount still reduces what is refunded: amount = -(|q| * price - |d|).
+    mapped_gross = "gross_amount" in mapped
+    mapped_amount = "amount" in mapped
+    gross = sql.SQL("x.gross_amount" if mapped_gross else "(x.quantity * x.unit_price)")
     amount = (
-        sql.SQL("x.amount")
-        if "amount" in mapped
-        else sql.SQL("({} - x.discount_amount)").format(gross)
+        sql.SQL("x.amount") if mapped_amount else sql.SQL("({} - x.discount_amount)").format(gross)
+    )
+    gross_ret = sql.SQL(
+        "-abs(x.gross_amount)" if mapped_gross else "-(abs(x.quantity) * x.unit_price)"
+    )
+    amount_ret = (
+        sql.SQL("-abs(x.amount)")
+        if mapped_amount
+        else sql.SQL("({} + abs(x.discount_amount))").format(gross_ret)
     )
 
-    def signed(v: sql.Composable) -> sql.Composable:
-        return sql.SQL("CASE WHEN {r} THEN -abs({v}) ELSE {v} END").format(r=ret, v=v)
+    def signed(sale: sql.Composable, ret_value: sql.Composable) -> sql.Composable:
+        return sql.SQL("CASE WHEN {r} THEN {rv} ELSE {v} END").format(r=ret, rv=ret_value, v=sale)
 
     y_cols: list[sql.Composable] = [
         sql.SQL("x.{}").format(ident(n))
@@ -314,11 +320,17 @@ def order_lines(
     ]
     y_cols += [
         sql.SQL("{} AS is_return").format(ret),
-        sql.SQL("{} AS quantity").format(signed(sql.SQL("x.quantity"))),
-        sql.SQL("{} AS gross_amount").format(signed(gross)),
-        sql.SQL("{} AS discount_amount").format(signed(sql.SQL("x.discount_amount"))),
-        sql.SQL("{} AS amount").format(signed(amount)),
-        sql.SQL("{} AS cost_amount").format(signed(sql.SQL("x.cost_amount"))),
+        sql.SQL("{} AS quantity").format(
+            signed(sql.SQL("x.quantity"), sql.SQL("-abs(x.quantity)"))
+        ),
+        sql.SQL("{} AS gross_amount").format(signed(gross, gross_ret)),
+        sql.SQL("{} AS discount_amount").format(
+            signed(sql.SQL("x.discount_amount"), sql.SQL("-abs(x.discount_amount)"))
+        ),
+        sql.SQL("{} AS amount").format(signed(amount, amount_ret)),
+        sql.SQL("{} AS cost_amount").format(
+            signed(sql.SQL("x.cost_amount"), sql.SQL("-abs(x.cost_amount)"))
+        ),
         sql.SQL("x.line_no AS _line_no"),
     ]
     y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
