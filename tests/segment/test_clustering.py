@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_score
 
 from etl.errors import SegwiseError
-from etl.segment.clustering import fit_clusters
+from etl.segment.clustering import _silhouettes, fit_clusters
 
 FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"]
 NAME_WORD = re.compile(r"^[A-Za-z][a-z-]*( [a-z-]+)*( \(\d+\))?$")
@@ -66,6 +67,16 @@ def test_silhouette_recovers_k_on_separated_blobs(method: str, centers: int) -> 
     merged = result.labels.merge(frame[["customer_id", "truth"]], on="customer_id")
     assert merged.groupby("truth")["cluster_id"].nunique().eq(1).all()
     assert merged.groupby("cluster_id")["truth"].nunique().eq(1).all()
+
+
+def test_one_pass_silhouettes_equal_scikit_learns() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(700, 4))
+    labelings = [rng.integers(0, k, len(X)) for k in (2, 3, 5, 8)]
+    labelings.append(np.r_[np.zeros(len(X) - 2, int), [1, 2]])  # two singleton clusters
+    labelings.append(np.where(X[:, 0] > 0, 7, 3))  # arbitrary label values
+    expected = [silhouette_score(X, labels) for labels in labelings]
+    np.testing.assert_allclose(_silhouettes(X, labelings), expected, rtol=0, atol=1e-12)
 
 
 def test_hierarchical_fits_a_bounded_sample_and_labels_everyone(
@@ -202,6 +213,7 @@ def test_missing_values_are_imputed_and_decimals_accepted() -> None:
         ({"method": "dbscan"}, "unknown clustering method 'dbscan'"),
         ({"method": "kmeans", "feature_columns": ["spend"]}, "spend not in the features"),
         ({"method": "kmeans", "sample_size": 1}, "sample_size must be an integer >= 3"),
+        ({"method": "kmeans", "threads": 0}, "threads must be None or an integer >= 1"),
     ],
 )
 def test_bad_parameters_fail_before_any_fitting(
