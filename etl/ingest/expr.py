@@ -66,7 +66,14 @@ FUNCTIONS: dict[str, tuple[int, int | None, _Builder]] = {
         ),
     ),
     "contains": (2, 2, lambda a: sql.SQL("(strpos(({})::text, ({})::text) > 0)").format(*a)),
-    "substr": (2, 3, _text_fn("substr")),
+    "substr": (
+        2,
+        3,
+        lambda a: sql.SQL("substr(({})::text, ({})::int{})").format(
+            a[0], a[1], sql.SQL(", ({})::int").format(a[2]) if len(a) > 2 else sql.SQL("")
+        ),
+    ),
+    "replace": (3, 3, _text_fn("replace")),
     "text": (1, 1, lambda a: sql.SQL("({})::text").format(a[0])),
     "number": (1, 1, lambda a: sql.SQL("({})::numeric").format(a[0])),
     "date": (1, 1, lambda a: sql.SQL("({})::date").format(a[0])),

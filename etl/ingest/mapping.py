@@ -111,6 +111,7 @@ class ColumnSpec:
     formats: tuple[coerce.DateFormat, ...] = ()
     required: bool = False
     optional: bool = False
+    decimal: str = "."  # "," for 1.234,50
 
 
 @dataclass(frozen=True)
@@ -411,7 +412,7 @@ def _read_column(name: str, d: Any, err: _Errors, where: str) -> ColumnSpec | No
     if not isinstance(d, dict):
         err.add(f"{where}: a type name or a mapping")
         return None
-    allowed = {"names", "type", "formats", "format", "required", "optional"}
+    allowed = {"names", "type", "formats", "format", "required", "optional", "decimal"}
     for k in set(d) - allowed:
         err.add(f"{where}.{k}: unknown; allowed: {sorted(allowed)}")
     names = d.get("names", [name])
@@ -434,8 +435,14 @@ def _read_column(name: str, d: Any, err: _Errors, where: str) -> ColumnSpec | No
             err.add(f"{where}.formats: {exc}")
     if formats and type_ not in ("date", "timestamp"):
         err.add(f"{where}.formats: only date and timestamp columns have formats")
+    decimal = str(d.get("decimal", "."))
+    if decimal not in (".", ","):
+        err.add(f"{where}.decimal: '.' or ','")
+    elif decimal == "," and type_ not in ("number", "integer"):
+        err.add(f"{where}.decimal: only number and integer columns have a decimal separator")
     return ColumnSpec(
         name=name,
+        decimal=decimal,
         names=tuple(str(n) for n in names),
         type=type_,
         formats=tuple(formats),

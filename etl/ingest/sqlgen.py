@@ -115,7 +115,10 @@ def typed_select(
             )
             value: sql.Composable = sql.SQL("{}.p").format(alias)
         else:
-            value = coerce.typed_value(rawcol, col.type, list(col.formats), fast=fast)
+            source_value: sql.Composable = rawcol
+            if col.decimal == ",":  # 1.234,50 -> 1234.50
+                source_value = sql.SQL("replace(replace({}, '.', ''), ',', '.')").format(rawcol)
+            value = coerce.typed_value(source_value, col.type, list(col.formats), fast=fast)
         values.append(sql.SQL("{} AS {}").format(value, sql.Identifier(col.name)))
         # COPY made empty fields NULL; a blank-but-not-empty value counts as given (and then
         # fails its type check), except for text, where blank is empty.
@@ -345,12 +348,19 @@ def order_lines(
         code = codes.add(rule, column, reason)
         checks.append(sql.SQL("WHEN {} THEN {}").format(sql.SQL(cond), sql.Literal(code)))
 
+    def unmatched(text: str) -> str:
+        resolve = make_resolver(mapping, target)
+        joined = sorted(
+            {resolve(q, c).alias for q, c in columns_in(text)} - {alias_for(target.source)}
+        )
+        return f" (no matching row in {', '.join(joined)}?)" if joined else ""
+
     for name in ("order_id", "order_ts", "quantity", "unit_price"):
         need(
             f"x.{name} IS NULL",
             f"missing_{name}",
             _column_of(mapped[name], name),
-            f"{name}: empty or not computable from {mapped[name]!r}",
+            f"{name}: empty or not computable from {mapped[name]!r}{unmatched(mapped[name])}",
         )
     need(
         "x.unit_price <= 0",
@@ -358,28 +368,15 @@ def order_lines(
         _column_of(mapped["unit_price"], "unit_price"),
         "unit_price: zero or negative price",
     )
-    amount_check = "x.amount IS NULL" if "amount" in mapped else None
-    if "gross_amount" in mapped:
-        need(
-            "x.gross_amount IS NULL",
-            "missing_gross_amount",
-            "gross_amount",
-            f"gross_amount: not computable from {mapped['gross_amount']!r}",
-        )
-    if "discount_amount" in mapped:
-        need(
-            "x.discount_amount IS NULL",
-            "missing_discount_amount",
-            "discount_amount",
-            f"discount_amount: not computable from {mapped['discount_amount']!r}",
-        )
-    if amount_check:
-        need(
-            amount_check,
-            "missing_amount",
-            "amount",
-            f"amount: not computable from {mapped['amount']!r}",
-        )
+    for name in ("gross_amount", "discount_amount", "amount"):
+        if name in mapped:
+            text = mapped[name]
+            need(
+                f"x.{name} IS NULL",
+                f"missing_{name}",
+                name,
+                f"{name}: not computable from {text!r}{unmatched(text)}",
+            )
     generated = "line_no" not in mapped
     if not generated:
         need(
