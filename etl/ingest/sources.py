@@ -211,16 +211,18 @@ def load_query(
     state: dict[str, Any] = {"max": None}
     try:
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=QUERY_CHUNK).execute(
-                text(stmt), params
-            )
-            header = list(result.keys())
+            probe = conn.execute(text(f"SELECT * FROM ({inner}) AS segwise_source WHERE 1 = 0"))  # noqa: S608
+            header = list(probe.keys())
+            probe.close()
             if watermark_column not in header:
                 raise SegwiseError(
                     f"watermark column {watermark_column!r} is not among the query's columns "
                     f"({', '.join(header)})"
                 )
             header_map = match_columns(f"query {uri}", lines_source, header)
+            result = conn.execution_options(stream_results=True, yield_per=QUERY_CHUNK).execute(
+                text(stmt), params
+            )
             chunks = result.partitions(QUERY_CHUNK)
             first = next(chunks, None)
             if not first:
@@ -276,7 +278,8 @@ def load_query(
                 ),
             )
     except SQLAlchemyError as exc:
-        raise SegwiseError(f"source database {db.redact(source_url)}: {exc}") from None
+        detail = str(getattr(exc, "orig", None) or exc).strip().split("\n")[0]
+        raise SegwiseError(f"source database {db.redact(source_url)}: {detail}") from None
     finally:
         engine.dispose()
     if build and staged.status == "staged":
