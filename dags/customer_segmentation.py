@@ -45,7 +45,9 @@ def customer_segmentation() -> None:
             logical_date=context.get("logical_date"),
             run_after=context["dag_run"].run_after,
         )
-        return tasks.validate_params(dict(context["params"]), default_as_of=default)
+        checked = tasks.validate_params(dict(context["params"]), default_as_of=default)
+        _url()  # the warehouse connection must exist (resolving it does not connect)
+        return checked
 
     @task
     def migrate() -> str | None:
@@ -104,25 +106,26 @@ def customer_segmentation() -> None:
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def mark_failed(**context: Any) -> None:
-        """Runs after everything else; if anything failed, the segmentation run is marked
-        failed (its lock released, the previously published results stay visible)."""
-        from airflow.sdk.exceptions import AirflowSkipException
+        """Runs after everything else. If anything failed, marks the segmentation run failed
+        (its lock released, the previously published results stay visible) and fails itself:
+        as the DAG's only leaf it is what makes the Airflow run count as failed."""
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from etl.orchestration import tasks
 
         ti = context["ti"]
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
-        failed = sorted(
-            name for name, state in states.items() if state in ("failed", "upstream_failed")
-        )
-        if not failed:
+        failed = sorted(name for name, state in states.items() if state == "failed")
+        if not failed and "upstream_failed" not in states.values():
             raise AirflowSkipException("no task failed")
         assignments = ti.xcom_pull(task_ids="features")
         run_id = assignments[0]["seg_run"] if assignments else None
-        tasks.mark_failed(
-            _url() if run_id is not None else "",
-            run_id,
-            f"Airflow run {ti.run_id} failed in: {', '.join(failed)}",
+        message = f"Airflow run {ti.run_id} failed in: {', '.join(failed) or 'an upstream task'}"
+        marked = tasks.mark_failed(_url() if run_id is not None else "", run_id, message)
+        raise AirflowFailException(
+            message
+            + (f"; segmentation run {run_id} marked failed" if marked else "")
+            + " (the previously published results stay visible)"
         )
 
     run_params = validate_params()

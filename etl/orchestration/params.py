@@ -128,14 +128,14 @@ def default_as_of(
     return datetime.now(UTC).date()
 
 
-def validate(
+def check(
     raw: Mapping[str, Any],
     *,
     default_as_of: date,
     known_layouts: Iterable[str] | None = None,
     default_layout: str | None = None,
-) -> RunParams:
-    """All run parameters checked; raises SegwiseError listing every problem found."""
+) -> tuple[RunParams, list[str]]:
+    """The parameters as far as they could be read, and every problem found."""
     errors: list[str] = []
     unknown = sorted(set(raw) - set(PARAM_NAMES))
     if unknown:
@@ -150,11 +150,32 @@ def validate(
     layout = _layout(raw.get("layout") or default_layout, known_layouts, errors)
     methods = _methods(raw.get("methods", list(METHODS)), errors)
     n_clusters = _n_clusters(raw.get("n_clusters"), errors)
+    return RunParams(as_of, source, layout, methods, n_clusters), errors
+
+
+def raise_problems(errors: list[str]) -> None:
     if errors:
         raise SegwiseError(
             "invalid run parameters (nothing was written):\n" + "\n".join(f"- {e}" for e in errors)
         )
-    return RunParams(as_of, source, layout, methods, n_clusters)
+
+
+def validate(
+    raw: Mapping[str, Any],
+    *,
+    default_as_of: date,
+    known_layouts: Iterable[str] | None = None,
+    default_layout: str | None = None,
+) -> RunParams:
+    """All run parameters checked; raises SegwiseError listing every problem found."""
+    p, errors = check(
+        raw,
+        default_as_of=default_as_of,
+        known_layouts=known_layouts,
+        default_layout=default_layout,
+    )
+    raise_problems(errors)
+    return p
 
 
 def _as_of(value: Any, default: date, errors: list[str]) -> date:

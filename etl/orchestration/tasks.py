@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from etl.errors import ConfigurationError, SegwiseError
+from etl.errors import SegwiseError
 from etl.orchestration import params as run_params
 from etl.orchestration.settings import SourceSettings
 
@@ -38,13 +38,12 @@ def validate_params(
 ) -> dict[str, Any]:
     """First task: every parameter and the chosen source's settings, before any database work."""
     settings = settings or SourceSettings.from_env()
-    p = run_params.validate(
+    p, problems = run_params.check(
         raw,
         default_as_of=default_as_of,
         known_layouts=known_layouts(),
         default_layout=settings.default_layout if raw.get("source") != "demo" else None,
     )
-    problems = []
     if p.source == "demo" and p.layout not in (None, DEMO_LAYOUT):
         problems.append(f"the demo source always uses the {DEMO_LAYOUT!r} layout, not {p.layout!r}")
     if p.source == "inbox" and not settings.inbox.is_dir():
@@ -67,11 +66,7 @@ def validate_params(
         problems.append(f"SEGWISE_MAPPING={settings.mapping} is not a file")
     if settings.run_config is not None and not settings.run_config.is_file():
         problems.append(f"SEGWISE_RUN_CONFIG={settings.run_config} is not a file")
-    if problems:
-        raise ConfigurationError(
-            "invalid run parameters (nothing was written):\n"
-            + "\n".join(f"- {e}" for e in problems)
-        )
+    run_params.raise_problems(problems)
     if p.n_clusters is not None and not {"kmeans", "hierarchical"} & set(p.methods):
         log.warning("n_clusters=%s is ignored: no clustering method selected", p.n_clusters)
     return p.to_dict()

@@ -156,3 +156,70 @@ def test_failed_run_is_marked_and_the_published_results_stay(
     # marking again (a cleared mark_failed task) is harmless
     assert tasks.mark_failed(warehouse, run_id, "again") is True
     assert tasks.mark_failed(warehouse, None, "validate_params failed") is False
+
+
+DEMO_ENV = {"SEGWISE_DEMO_CUSTOMERS": "300", "SEGWISE_DEMO_HISTORY_DAYS": "150"}
+
+
+def test_demo_source_from_an_empty_database(empty_database_url: str, tmp_path: Path) -> None:
+    """First run on an empty warehouse: schema, demo history + the day's feed, segments; the
+    same date again stages nothing new and leaves identical marts."""
+    url = empty_database_url
+    settings = SourceSettings.from_env({**DEMO_ENV, "SEGWISE_INBOX": str(tmp_path)})
+    raw = {"as_of": None, "source": "demo", "layout": None, "methods": ["rfm", "tiers"]}
+    p = tasks.validate_params(raw, default_as_of=AS_OF, settings=settings)
+    assert p["as_of"] == AS_OF.isoformat()
+    assert tasks.migrate(url)
+    loaded = tasks.extract_load(url, p, settings=settings)
+    assert [b["status"] for b in loaded["batches"]] == ["staged", "staged"]  # history, day
+    built = tasks.build_warehouse(url, loaded["staged_batch_ids"])
+    assert [b["status"] for b in built["built"]] == ["succeeded", "succeeded"]
+    segmentation_part(url, settings, p)
+    first = snapshot(url)
+    with psycopg.connect(url) as conn:
+        lines, last_day = conn.execute(
+            "SELECT count(*), max(order_date) FROM warehouse.fact_order_line"
+        ).fetchone()
+    assert last_day == AS_OF
+
+    again = tasks.extract_load(url, p, settings=settings)
+    assert [b["status"] for b in again["batches"]] == ["skipped"]  # history not re-generated
+    assert again["staged_batch_ids"] == []
+    assert tasks.build_warehouse(url, [])["built"] == []
+    segmentation_part(url, settings, p)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM warehouse.fact_order_line").fetchone()[0] == (
+            lines
+        )
+    assert snapshot(url)["mart"] == first["mart"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "env", "needle"),
+    [
+        ({"source": "demo", "layout": "online_retail"}, {}, "always uses the 'segwise' layout"),
+        ({"source": "inbox", "layout": "no_such_layout"}, {}, "layout 'no_such_layout' is unknown"),
+        ({"source": "inbox"}, {"SEGWISE_INBOX": "/nonexistent/inbox"}, "inbox folder"),
+        ({"source": "database"}, {}, "SEGWISE_SOURCE_URL, SEGWISE_SOURCE_QUERY"),
+        ({"source": "demo"}, {"SEGWISE_RUN_CONFIG": "/nonexistent.yml"}, "SEGWISE_RUN_CONFIG"),
+        ({"source": "demo", "methdos": ["rfm"]}, {}, "unknown parameter(s) 'methdos'"),
+    ],
+)
+def test_first_task_rejects_bad_runs_before_any_database_work(
+    raw: dict, env: dict, needle: str, tmp_path: Path
+) -> None:
+    settings = SourceSettings.from_env({"SEGWISE_INBOX": str(tmp_path), **env})
+    with pytest.raises(SegwiseError) as err:
+        tasks.validate_params(raw, default_as_of=AS_OF, settings=settings)
+    assert needle in str(err.value)
+    assert "nothing was written" in str(err.value)
+
+
+def test_parameter_and_source_problems_are_reported_together(tmp_path: Path) -> None:
+    settings = SourceSettings.from_env({"SEGWISE_INBOX": str(tmp_path)})
+    raw = {"source": "demo", "layout": "online_retail", "methdos": ["rfm"], "n_clusters": 50}
+    with pytest.raises(SegwiseError) as err:
+        tasks.validate_params(raw, default_as_of=AS_OF, settings=settings)
+    message = str(err.value)
+    for needle in ("'methdos'", "n_clusters 50", "always uses the 'segwise' layout"):
+        assert needle in message, message
