@@ -18,7 +18,7 @@ from etl.errors import SegwiseError
 from etl.ingest import ledger, sqlgen
 from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, Mapping, from_document
-from etl.ingest.stage import drop_raw_tables
+from etl.ingest.stage import drop_raw_tables, position_column
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -110,6 +110,7 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
                 ).fetchone()
                 if locked[0] != "staged":  # built meanwhile by another process
                     return ledger.fetch(url, batch_id)
+                _check_staged_rows(conn, batch)
                 _build(conn, batch, progress)
                 rows_read = sum(f.get("rows", 0) + f.get("malformed", 0) for f in files)
                 batch.rule_counts["build_seconds"] = round(time.monotonic() - started)
@@ -134,6 +135,23 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
         ) from exc
     drop_raw_tables(url, batch_id)
     return ledger.fetch(url, batch_id)
+
+
+def _check_staged_rows(conn, batch: _Batch) -> None:
+    """Raw tables are UNLOGGED (fast COPY): a server crash empties them. Refuse to build a
+    batch whose staged rows are not all there, rather than load a part of it."""
+    expected: dict[str, int] = {}
+    for f in batch.files:
+        expected[f["source"]] = expected.get(f["source"], 0) + int(f.get("rows", 0))
+    for source, n in expected.items():
+        (found,) = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sqlgen.raw_table(batch.batch_id, source))
+        ).fetchone()
+        if found != n:
+            raise SegwiseError(
+                f"batch {batch.batch_id}'s staged {source} rows are incomplete ({found} of {n}; "
+                "was the server restarted?): load its files again"
+            )
 
 
 def _db_message(exc: Exception) -> str:
@@ -261,18 +279,45 @@ def _reject_rows(
 def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -> None:
     m = batch.mapping
     table = sql.Identifier("segwise_lines")
+    lines_source = m.targets[LINES].source
+    raw = sqlgen.raw_table(batch.batch_id, lines_source)
+    positions = position_column(m) is not None
     plans = {}
 
     def lines_statement(fast: bool) -> sql.Composed:
-        plans[fast] = sqlgen.order_lines(m, batch.batch_id, batch.codes, table, fast=fast)
+        plans[fast] = sqlgen.order_lines(
+            m, batch.batch_id, batch.codes, table, fast=fast, positions=positions
+        )
         return plans[fast].statement
 
     if progress:
         progress("typing and validating order lines", 0)
-    plan = plans[_typed(conn, batch, lines_statement, "order lines")]
-    conn.execute(sql.SQL("ANALYZE {}").format(table))
-    lines_source = m.targets[LINES].source
-    rejected = _reject_rows(conn, batch, table, lines_source)
+    with _timed("type and validate order lines"):
+        plan = plans[_typed(conn, batch, lines_statement, "order lines")]
+    if plan.line_numbers == "column":
+        dup = batch.codes.add(
+            "duplicate_line_in_batch",
+            "line_no",
+            "order_id, line_no: the same order line appears earlier in this batch",
+        )
+        conn.execute(
+            sqlgen.model("staging/duplicate_lines.sql", lines=table, raw=raw, code=sql.Literal(dup))
+        )
+    initial = _facts_empty(conn)
+    # Row estimates for what follows (hash, not sort, aggregates): the keys are enough.
+    conn.execute(
+        sql.SQL("ANALYZE {} (_reject, order_id, line_no, customer_id, product_id)").format(table)
+    )
+    conn.execute(
+        sqlgen.model(
+            "staging/rejected_lines.sql",
+            batch_id=sql.Literal(batch.batch_id),
+            files=batch.file_paths(),
+            columns=batch.codes.literal_columns(),
+            reasons=batch.codes.literal_reasons(),
+            lines=table,
+        )
+    )
     flags = [
         sql.SQL("count(*) FILTER (WHERE _reject IS NULL AND {})").format(sql.Identifier(f"r:{r}"))
         for r in plan.return_rules
@@ -286,6 +331,13 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
         ).format(sql.SQL("").join(sql.SQL(", {}").format(f) for f in flags), table)
     ).fetchone()
     read, good, no_customer, returns, zero = stats[:5]
+    rejected = read - good
+    for code, n in conn.execute(
+        sql.SQL("SELECT _reject, count(*) FROM {} WHERE _reject IS NOT NULL GROUP BY 1").format(
+            table
+        )
+    ).fetchall():
+        batch.count(f"rejected:{batch.codes.rule(code)}", n)
     malformed = sum(f.get("malformed", 0) for f in batch.files if f["source"] == lines_source)
     batch.count("kept:no_customer_id", no_customer)
     batch.count("return:total", returns)
@@ -298,37 +350,53 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
         raise RejectedTooMany(_too_many(conn, batch, table, bad, total_read))
     if progress:
         progress("writing warehouse facts", good)
-    with _bulk_indexes(conn, good, batch):
-        ins, upd = conn.execute(
-            sqlgen.model(
-                "warehouse/fact_order_line.sql", lines=table, batch_id=sql.Literal(batch.batch_id)
+    batch_id = sql.Literal(batch.batch_id)
+    with _timed("facts and indexes"), _index_maintenance(conn, good, initial, batch):
+        if initial:
+            ins, upd = conn.execute(
+                sqlgen.model("warehouse/fact_order_line_first.sql", lines=table, batch_id=batch_id)
+            ).fetchone()
+            scope = sql.SQL("true")  # every line in the warehouse is this batch's
+        else:
+            ins, upd = conn.execute(
+                sqlgen.model("warehouse/fact_order_line.sql", lines=table, batch_id=batch_id)
+            ).fetchone()
+            conn.execute("ANALYZE warehouse.fact_order_line")
+            scope = sql.SQL("l.order_id IN (SELECT order_id FROM {} WHERE _reject IS NULL)").format(
+                table
             )
-        ).fetchone()
-        conn.execute("ANALYZE warehouse.fact_order_line")
-        conn.execute(
-            sqlgen.model(
-                "warehouse/fact_order.sql", lines=table, batch_id=sql.Literal(batch.batch_id)
-            )
-        )
+        conn.execute(sqlgen.model("warehouse/fact_order.sql", scope=scope, batch_id=batch_id))
     batch.rows_loaded = int(ins)
     batch.rows_duplicate = int(good - ins)
     batch.count("duplicate:in_warehouse", good - ins)
     batch.count("duplicate:updated", upd)
-    for kind in plan.dims_from_lines:
+    with _timed("dimensions"):
+        _dimensions_from_lines(conn, batch, plan.dims_from_lines, table)
+
+
+def _dimensions_from_lines(conn, batch: _Batch, kinds: list[str], table: sql.Identifier) -> None:
+    m = batch.mapping
+    batch_id = sql.Literal(batch.batch_id)
+    for kind in kinds:
         ins_d, upd_d = conn.execute(
             sqlgen.model(
                 f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql",
-                rows=sqlgen.dim_rows_from_lines(kind, table),
-                batch_id=sql.Literal(batch.batch_id),
+                rows=sqlgen.dim_rows_from_lines(m, kind, table),
+                batch_id=batch_id,
             )
         ).fetchone()
         batch.count(f"{kind}_inserted", ins_d)
         batch.count(f"{kind}_updated", upd_d)
-    c_new, p_new = conn.execute(
-        sqlgen.model("warehouse/dim_keys.sql", lines=table, batch_id=sql.Literal(batch.batch_id))
-    ).fetchone()
-    batch.count("customers_inserted", c_new)
-    batch.count("products_inserted", p_new)
+    if not sqlgen.dims_cover_line_keys(m):
+        c_new, p_new = conn.execute(
+            sqlgen.model("warehouse/dim_keys.sql", lines=table, batch_id=batch_id)
+        ).fetchone()
+        batch.count("customers_inserted", c_new)
+        batch.count("products_inserted", p_new)
+
+
+def _facts_empty(conn) -> bool:
+    return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM warehouse.fact_order_line)").fetchone()[0]
 
 
 def _too_many(conn, batch: _Batch, table: sql.Identifier, bad: int, read: int) -> str:
@@ -351,6 +419,14 @@ def _too_many(conn, batch: _Batch, table: sql.Identifier, bad: int, read: int) -
     )
 
 
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    """Log how long a build step took (`segwise -v load` shows them)."""
+    started = time.monotonic()
+    yield
+    log.debug("build step %s: %.2f s", step, time.monotonic() - started)
+
+
 def _typed(conn, batch: _Batch, statement: Callable[[bool], sql.Composed], label: str) -> bool:
     """Run a typing statement on the fast path (plain casts); if any value needs judging, roll
     back to a savepoint and run the careful path. Returns True when the fast path did it."""
@@ -366,29 +442,54 @@ def _typed(conn, batch: _Batch, statement: Callable[[bool], sql.Composed], label
 
 
 @contextmanager
-def _bulk_indexes(conn, incoming: int, batch: _Batch) -> Iterator[None]:
-    """When a batch is at least as big as the facts already there (a first load), drop the
-    facts' secondary indexes for the writes and rebuild them after, in the same transaction:
-    one sort per index instead of a random insert per row. Readers wait for the commit."""
-    existing = conn.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM warehouse.fact_order_line LIMIT %s) AS s",
-        (incoming + 1,),
-    ).fetchone()[0]
-    if incoming < 50_000 or existing > incoming:
+def _index_maintenance(conn, incoming: int, initial: bool, batch: _Batch) -> Iterator[None]:
+    """Big writes skip row-by-row index maintenance: the indexes are dropped and rebuilt (one
+    sort each) inside the batch's transaction; readers wait for the commit.
+    - first load (the facts are empty): also the order lines' primary key (lines are plainly
+      inserted; the order fact keeps its key, it is ~20x smaller and is upserted);
+    - a batch at least as big as the facts already there: the secondary indexes."""
+    existing = 0
+    if not initial:
+        existing = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM warehouse.fact_order_line LIMIT %s) AS s",
+            (incoming + 1,),
+        ).fetchone()[0]
+    if incoming < 50_000 or (not initial and existing > incoming):
         yield
         return
-    rows = conn.execute(
-        """
+    tables = ("'warehouse.fact_order_line'::regclass", "'warehouse.fact_order'::regclass")
+    indexes = conn.execute(
+        f"""
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
         FROM pg_index AS i
-        WHERE i.indrelid IN ('warehouse.fact_order_line'::regclass,
-                             'warehouse.fact_order'::regclass)
-          AND NOT i.indisprimary AND NOT i.indisunique
-        """
+        WHERE i.indrelid IN ({", ".join(tables)}) AND NOT i.indisprimary AND NOT i.indisunique
+        """  # noqa: S608 - fixed names
     ).fetchall()
-    for name, _ in rows:
+    keys = []
+    if initial:
+        keys = conn.execute(
+            """
+            SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_constraint AS c
+            WHERE c.conrelid = 'warehouse.fact_order_line'::regclass AND c.contype = 'p'
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint AS f WHERE f.confrelid = c.conrelid)
+            """  # noqa: S608 - fixed names
+        ).fetchall()
+    for name, _ in indexes:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
-    batch.count("bulk_mode_indexes_rebuilt", len(rows))
+    for table, name, _ in keys:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.SQL(table), sql.Identifier(name)
+            )
+        )
+    batch.count("bulk_mode_indexes_rebuilt", len(indexes) + len(keys))
     yield
-    for _, definition in rows:
+    for table, name, definition in keys:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+            )
+        )
+    for _, definition in indexes:
         conn.execute(definition)

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from etl.ingest.files import InputError, InputFile
 from etl.ingest.mapping import ReadFormat, SourceSpec
 
-BLOCK_SIZE = 8 << 20
+BLOCK_SIZE = 1 << 20  # pyarrow's default; larger blocks cost memory and gain nothing
 PARQUET_BATCH = 100_000
 MAX_MALFORMED = 10_000
 
@@ -179,7 +180,7 @@ class FileReader:
             if header is None:
                 arrays.append(pa.nulls(batch.num_rows, pa.string()))
             else:
-                arrays.append(batch.column(batch.schema.get_field_index(header)))
+                arrays.append(clean_text(batch.column(batch.schema.get_field_index(header))))
             names.append(col)
         return pa.RecordBatch.from_arrays(arrays, names=names)
 
@@ -197,6 +198,13 @@ class FileReader:
         if "gzip" in msg.lower() or "compress" in msg.lower():
             return InputError(f"{path}: cannot decompress: {msg}")
         return InputError(f"{path}: cannot parse as CSV: {msg}")
+
+
+def clean_text(values: pa.Array) -> pa.Array:
+    """Values as staged: surrounding whitespace trimmed, blank as null (vectorised here, so
+    the SQL typing needs no trim of its own)."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
 def _open_text_bytes(file: InputFile) -> io.BufferedIOBase:

@@ -23,7 +23,7 @@ from etl.ingest import ledger
 from etl.ingest.files import InputError
 from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import LINES, Mapping, resolve
-from etl.ingest.readers import match_columns
+from etl.ingest.readers import clean_text, match_columns
 from etl.ingest.stage import StagedSource, layout_key, stage_files, stage_streams
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def load_inbox(
     """
     from etl.ingest.build import build_batch
 
-    inbox = Path(inbox_dir)
+    inbox = Path(inbox_dir).resolve()  # absolute paths: the ledger recognises them next time
     if not inbox.is_dir():
         raise InputError(f"inbox {inbox}: no such folder")
     m = resolve(layout, mapping)
@@ -248,7 +248,8 @@ def load_query(
                             arrays.append(pa.nulls(n, pa.string()))
                         else:
                             i = header.index(src_col)
-                            arrays.append(pa.array([_to_text(r[i]) for r in chunk], pa.string()))
+                            values = pa.array([_to_text(r[i]) for r in chunk], pa.string())
+                            arrays.append(clean_text(values))
                     values = [r[wm_index] for r in chunk if r[wm_index] is not None]
                     if values:
                         top = max(values)

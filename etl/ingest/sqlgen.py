@@ -89,17 +89,27 @@ def typed_table(source: str) -> sql.Identifier:
 
 
 def typed_select(
-    src: SourceSpec, raw: sql.Composable, codes: Codes, rule_prefix: str, *, fast: bool = False
+    src: SourceSpec,
+    raw: sql.Composable,
+    codes: Codes,
+    rule_prefix: str,
+    *,
+    fast: bool = False,
+    keep_raw: bool = False,
+    extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
 
-    Date/time columns are parsed once per distinct value and joined back (a hash join is far
-    cheaper than a regex per row: an order's lines share one timestamp)."""
-    values: list[sql.Composable] = []
+    Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
+    columns are parsed once per distinct value and joined back: an order's lines share one
+    timestamp, and a hash join is far cheaper than a regular expression per row."""
+    inner: list[sql.Composable] = [sql.SQL("r._file"), sql.SQL("r._line")]
+    outer: list[sql.Composable] = [sql.SQL("t._file"), sql.SQL("t._line")]
     lookups: list[sql.Composable] = []
     checks: list[sql.Composable] = []
     for i, col in enumerate(src.columns.values()):
-        rawcol = sql.SQL("r.{}").format(sql.Identifier(col.name))
+        name = sql.Identifier(col.name)
+        rawcol = sql.SQL("r.{}").format(name)
         present = sql.Identifier(f"_p:{col.name}")
         if col.type in ("date", "timestamp"):
             alias = sql.Identifier(f"_d{i}")
@@ -109,9 +119,7 @@ def typed_select(
                     "LEFT JOIN (SELECT d.v, {parsed} AS p "
                     "FROM (SELECT DISTINCT {col} AS v FROM {raw}) AS d) AS {alias} "
                     "ON {alias}.v = {rawcol}"
-                ).format(
-                    parsed=parsed, col=sql.Identifier(col.name), raw=raw, alias=alias, rawcol=rawcol
-                )
+                ).format(parsed=parsed, col=name, raw=raw, alias=alias, rawcol=rawcol)
             )
             value: sql.Composable = sql.SQL("{}.p").format(alias)
         else:
@@ -119,20 +127,18 @@ def typed_select(
             if col.decimal == ",":  # 1.234,50 -> 1234.50
                 source_value = sql.SQL("replace(replace({}, '.', ''), ',', '.')").format(rawcol)
             value = coerce.typed_value(source_value, col.type, list(col.formats), fast=fast)
-        values.append(sql.SQL("{} AS {}").format(value, sql.Identifier(col.name)))
-        # COPY made empty fields NULL; a blank-but-not-empty value counts as given (and then
-        # fails its type check), except for text, where blank is empty.
-        values.append(sql.SQL("({} IS NOT NULL) AS {}").format(rawcol, present))
+        inner.append(sql.SQL("{} AS {}").format(value, name))
+        inner.append(sql.SQL("({} IS NOT NULL) AS {}").format(rawcol, present))
+        typed = sql.SQL("t.{}").format(name)
+        if col.type == "number":  # also after a plain cast: NaN, Infinity and |n| >= 1e15 are out
+            typed = sql.SQL("CASE WHEN abs(t.{0}) < 1e15 THEN t.{0} END").format(name)
+        outer.append(sql.SQL("{} AS {}").format(typed, name))
+        outer.append(sql.SQL("t.{}").format(present))
         if col.required:
             code = codes.add(
                 f"{rule_prefix}missing_value", col.name, f"{col.name}: empty, but required"
             )
-            missing = (
-                sql.SQL("t.{} IS NULL").format(sql.Identifier(col.name))
-                if col.type in ("text", "id")
-                else sql.SQL("NOT t.{}").format(present)
-            )
-            checks.append(sql.SQL("WHEN {} THEN {}").format(missing, sql.Literal(code)))
+            checks.append(sql.SQL("WHEN NOT t.{} THEN {}").format(present, sql.Literal(code)))
         if col.type not in ("text", "id"):
             code = codes.add(
                 f"{rule_prefix}invalid_{col.type}",
@@ -140,10 +146,15 @@ def typed_select(
                 f"{col.name}: {coerce.describe(col.type, list(col.formats))}",
             )
             checks.append(
-                sql.SQL("WHEN t.{} AND t.{} IS NULL THEN {}").format(
-                    present, sql.Identifier(col.name), sql.Literal(code)
+                sql.SQL("WHEN t.{} AND {} IS NULL THEN {}").format(
+                    present, typed, sql.Literal(code)
                 )
             )
+    if keep_raw:  # the whole raw row, for rejected rows' raw_row
+        inner.append(sql.SQL("r AS _raw"))
+        outer.append(sql.SQL("t._raw"))
+    inner += [sql.SQL("r.{}").format(sql.Identifier(n)) for n in extra or []]
+    outer += [sql.SQL("t.{}").format(sql.Identifier(n)) for n in extra or []]
     reject = (
         sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
         if checks
@@ -151,7 +162,8 @@ def typed_select(
     )
     return model(
         "staging/typed_source.sql",
-        values=sql.SQL(", ").join(values),
+        inner=sql.SQL(", ").join(inner),
+        outer=sql.SQL(", ").join(outer),
         raw=raw,
         lookups=sql.SQL(" ").join(lookups),
         reject=reject,
@@ -233,23 +245,36 @@ def dim_columns(mapping: Mapping, dim: TargetSpec, prefix: str = "") -> list[sql
 @dataclass
 class LinesPlan:
     statement: sql.Composed
-    generated_line_no: bool
+    line_numbers: str  # 'column' (the mapping's), 'position' (staged _pos), 'window' (SQL)
     return_rules: list[str]
     dims_from_lines: list[str]
 
 
 def order_lines(
-    mapping: Mapping, batch_id: int, codes: Codes, table: sql.Identifier, *, fast: bool = False
+    mapping: Mapping,
+    batch_id: int,
+    codes: Codes,
+    table: sql.Identifier,
+    *,
+    fast: bool = False,
+    positions: bool = False,
 ) -> LinesPlan:
+    """CREATE the batch's canonical order lines (with _reject codes and, for rejected rows,
+    the raw row as jsonb). ``positions``: the raw table has staged line positions (_pos)."""
     target = mapping.targets[LINES]
     src = mapping.sources[target.source]
     base_alias = sql.Identifier(alias_for(target.source))
-    base = typed_select(src, raw_table(batch_id, src.name), codes, "", fast=fast)
+    extra = ["_pos"] if positions else []
+    base = typed_select(
+        src, raw_table(batch_id, src.name), codes, "", fast=fast, keep_raw=True, extra=extra
+    )
 
     def ident(name: str) -> sql.Identifier:
         return sql.Identifier(name)
 
-    x_cols: list[sql.Composable] = []
+    x_cols: list[sql.Composable] = [
+        sql.SQL("{}.{}").format(base_alias, ident(n)) for n in ["_raw", *extra]
+    ]
     mapped = target.columns
     for name, type_ in ORDER_LINE_FIELDS.items():
         if name in mapped:
@@ -305,22 +330,20 @@ def order_lines(
     def signed(sale: sql.Composable, ret_value: sql.Composable) -> sql.Composable:
         return sql.SQL("CASE WHEN {r} THEN {rv} ELSE {v} END").format(r=ret, rv=ret_value, v=sale)
 
-    y_cols: list[sql.Composable] = [
-        sql.SQL("x.{}").format(ident(n))
-        for n in (
-            "order_id",
-            "customer_id",
-            "order_ts",
-            "product_id",
-            "unit_price",
-            "channel",
-            "platform",
-            "market",
-            "country",
-            "region",
-            "store_id",
-        )
+    plain = [
+        "order_id",
+        "customer_id",
+        "order_ts",
+        "product_id",
+        "unit_price",
+        "channel",
+        "platform",
+        "market",
+        "country",
+        "region",
+        "store_id",
     ]
+    y_cols: list[sql.Composable] = [sql.SQL("x.{}").format(ident(n)) for n in plain]
     y_cols += [
         sql.SQL("{} AS is_return").format(ret),
         sql.SQL("{} AS quantity").format(
@@ -335,12 +358,24 @@ def order_lines(
             signed(sql.SQL("x.cost_amount"), sql.SQL("-abs(x.cost_amount)"))
         ),
         sql.SQL("x.line_no AS _line_no"),
+        sql.SQL("x._raw"),
     ]
+    y_cols += [sql.SQL("x.{}").format(ident(n)) for n in extra]
+    out_names = [
+        *plain,
+        "is_return",
+        "quantity",
+        "gross_amount",
+        "discount_amount",
+        "amount",
+        "cost_amount",
+    ]
+    out_names += [f"r:{r}" for r in rules]
     y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
     for kind in dims_from_lines:
-        prefix = DIM_PREFIX[kind]
-        names = [*DIM_FIELDS[kind], "attributes"]
-        y_cols += [sql.SQL("x.{}").format(ident(prefix + n)) for n in names]
+        names = [DIM_PREFIX[kind] + n for n in [*DIM_FIELDS[kind], "attributes"]]
+        y_cols += [sql.SQL("x.{}").format(ident(n)) for n in names]
+        out_names += names
 
     checks = [sql.SQL("WHEN x._source_reject IS NOT NULL THEN x._source_reject")]
 
@@ -377,40 +412,39 @@ def order_lines(
                 name,
                 f"{name}: not computable from {text!r}{unmatched(text)}",
             )
-    generated = "line_no" not in mapped
-    if not generated:
+    if "line_no" in mapped:
+        mode = "column"
         need(
             "x.line_no IS NULL",
             "missing_line_no",
             "line_no",
             f"line_no: empty or not computable from {mapped['line_no']!r}",
         )
-    pre_reject = sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
-
-    if generated:
+        line_no = sql.SQL("y._line_no")
+    elif positions:
+        mode = "position"
+        line_no = sql.SQL("y._pos")
+    else:
+        mode = "window"
         line_no = sql.SQL(
             'row_number() OVER (PARTITION BY y.order_id COLLATE "C" ORDER BY y._file, y._line)'
             "::integer"
         )
-        reject = sql.SQL("y._pre_reject")
-    else:
-        dup = codes.add(
-            "duplicate_line_in_batch",
-            "line_no",
-            "order_id, line_no: the same order line appears earlier in this batch",
-        )
-        line_no = sql.SQL("y._line_no")
-        reject = sql.SQL(
-            "CASE WHEN y._pre_reject IS NULL AND row_number() OVER (PARTITION BY y.order_id "
-            'COLLATE "C", '
-            "y._line_no, y._pre_reject IS NULL ORDER BY y._file, y._line) > 1 THEN {} "
-            "ELSE y._pre_reject END"
-        ).format(sql.Literal(dup))
+    pre_reject = sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
+    final = [sql.SQL("y._file"), sql.SQL("y._line")]
+    final += [sql.SQL("y.{}").format(ident(n)) for n in out_names]
+    final += [
+        sql.SQL("{} AS line_no").format(line_no),
+        sql.SQL("y._pre_reject AS _reject"),
+        sql.SQL(
+            "CASE WHEN y._pre_reject IS NOT NULL "
+            "THEN to_jsonb(y._raw) - '_file' - '_line' - '_pos' END AS _raw_row"
+        ),
+    ]
     statement = model(
         "staging/order_lines.sql",
         table=table,
-        line_no=line_no,
-        reject=reject,
+        final_columns=sql.SQL(",\n       ").join(final),
         y_columns=sql.SQL(",\n           ").join(y_cols),
         pre_reject=pre_reject,
         base_alias=base_alias,
@@ -418,7 +452,7 @@ def order_lines(
         base=base,
         joins=joins_sql(mapping, target),
     )
-    return LinesPlan(statement, generated, rules, dims_from_lines)
+    return LinesPlan(statement, mode, rules, dims_from_lines)
 
 
 def _column_of(expression: str, target: str) -> str:
@@ -430,16 +464,43 @@ def _column_of(expression: str, target: str) -> str:
     return target
 
 
-def dim_rows_from_lines(kind: str, lines: sql.Identifier) -> sql.Composed:
-    """A dimension's rows read from the order lines: one per distinct set of values (a hash
-    aggregate shrinks the lines to a few rows per key before the dimension's sort), ordered
-    by the latest line that carried them."""
+def dims_cover_line_keys(mapping: Mapping) -> bool:
+    """Both dimensions are read from the order lines with the lines' own key expressions, so
+    every customer and product id of the lines is already in them."""
+    lines = mapping.targets.get(LINES)
+    if lines is None:
+        return True
+    for kind, key in ((CUSTOMERS, "customer_id"), (PRODUCTS, "product_id")):
+        dim = mapping.targets.get(kind)
+        if key not in lines.columns:
+            continue
+        if dim is None or dim.source != lines.source:
+            return False
+        if dim.columns.get(key, "").strip() != lines.columns[key].strip():
+            return False
+    return True
+
+
+def dim_rows_from_lines(mapping: Mapping, kind: str, lines: sql.Identifier) -> sql.Composed:
+    """A dimension's rows read from the order lines: one per distinct set of mapped values (a
+    hash aggregate shrinks the lines to a few rows per key before the dimension's sort),
+    ordered by the latest line that carried them."""
     prefix = DIM_PREFIX[kind]
-    names = [*DIM_FIELDS[kind], "attributes"]
-    cols = [
-        sql.SQL("{} AS {}").format(sql.Identifier(prefix + n), sql.Identifier(n)) for n in names
-    ]
-    keys = sql.SQL(", ").join(sql.Identifier(prefix + n) for n in names)
+    dim = mapping.targets[kind]
+    mapped = [n for n in DIM_FIELDS[kind] if n in dim.columns]
+    if dim.attributes:
+        mapped.append("attributes")
+    cols = []
+    for n, type_ in [*DIM_FIELDS[kind].items(), ("attributes", "jsonb")]:
+        if n in mapped:
+            cols.append(sql.SQL("{} AS {}").format(sql.Identifier(prefix + n), sql.Identifier(n)))
+        elif n == "attributes":
+            cols.append(sql.SQL("'{}'::jsonb AS attributes"))
+        else:
+            cols.append(
+                sql.SQL("NULL::{} AS {}").format(sql.SQL(_SQL_TYPES[type_]), sql.Identifier(n))
+            )
+    keys = sql.SQL(", ").join(sql.Identifier(prefix + n) for n in mapped)
     return sql.SQL(
         "SELECT {cols}, max(order_ts) AS _order, max(_file) AS _file, max(_line) AS _line "
         "FROM {lines} WHERE _reject IS NULL GROUP BY {keys}"

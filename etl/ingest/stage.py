@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
@@ -23,9 +25,10 @@ from etl import db
 from etl.errors import SegwiseError
 from etl.ingest import files as filesmod
 from etl.ingest import ledger, sqlgen
+from etl.ingest.expr import columns_in
 from etl.ingest.files import InputError, InputFile
 from etl.ingest.ledger import LoadError, LoadResult
-from etl.ingest.mapping import Mapping
+from etl.ingest.mapping import LINES, Mapping
 from etl.ingest.readers import FileReader
 
 Progress = Callable[[str, int], None]
@@ -46,9 +49,28 @@ def layout_key(mapping: Mapping, preset: bool) -> str:
     return mapping.name if preset else f"mapping:{mapping.name}@{mapping.fingerprint()[:12]}"
 
 
+def position_column(mapping: Mapping) -> str | None:
+    """The order-id column whose running count gives line numbers, when the layout has no
+    line number and its order id is a plain column (online_retail): counted while staging,
+    in file order, instead of sorting every line in SQL afterwards."""
+    lines = mapping.targets.get(LINES)
+    if lines is None or "line_no" in lines.columns:
+        return None
+    refs = columns_in(lines.columns["order_id"])
+    text = lines.columns["order_id"].strip().strip('"')
+    source = mapping.sources[lines.source]
+    if len(refs) == 1 and refs[0][0] is None and refs[0][1] == text and text in source.columns:
+        return text
+    return None
+
+
 def create_raw_tables(conn, batch_id: int, mapping: Mapping) -> None:
+    positions = position_column(mapping)
+    lines_source = mapping.targets[LINES].source if LINES in mapping.targets else None
     for src in mapping.file_sources():
         cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in src.columns]
+        if positions and src.name == lines_source:
+            cols.append(sql.SQL("_pos integer"))
         conn.execute(
             sql.SQL(
                 "CREATE UNLOGGED TABLE {} (_file integer NOT NULL, _line bigint NOT NULL, {})"
@@ -60,6 +82,32 @@ def create_raw_tables(conn, batch_id: int, mapping: Mapping) -> None:
             "text text, reason text NOT NULL)"
         ).format(sqlgen.malformed_table(batch_id))
     )
+
+
+class Positions:
+    """Running line count per order id across the batch's files (1-based, file order)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, orders: pa.Array) -> pa.Array:
+        encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(orders))
+        valid = pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False)
+        idx = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        keys = encoded.dictionary.to_pylist()
+        n = len(idx)
+        order = np.argsort(idx, kind="stable")
+        ranked = idx[order]
+        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        within = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        before = np.array([self.seen.get(k, 0) for k in keys] + [0], dtype=np.int64)
+        pos = np.empty(n, dtype=np.int64)
+        pos[order] = within + 1 + before[ranked]
+        counts = np.bincount(idx[valid], minlength=len(keys))
+        for k, c in zip(keys, counts.tolist(), strict=True):
+            if c:
+                self.seen[k] = self.seen.get(k, 0) + c
+        return pa.array(pos, mask=~valid, type=pa.int32())
 
 
 def drop_raw_tables(url: str, batch_id: int) -> None:
@@ -80,10 +128,12 @@ def copy_stream(
     columns: list[str],
     progress: Progress | None,
     counter: list[int],
+    positions: tuple[str, Positions] | None = None,
 ) -> int:
-    """COPY one source stream into its raw table; returns the rows written."""
-    names = ["_file", "_line", *columns]
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+    """COPY one source stream into its raw table; returns the rows written. FREEZE: the table
+    was created in this transaction, so its rows need no hint-bit writes on the first read."""
+    names = ["_file", "_line", *columns] + (["_pos"] if positions else [])
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, FREEZE true)").format(
         sqlgen.raw_table(batch_id, stream.source),
         sql.SQL(", ").join(sql.Identifier(n) for n in names),
     )
@@ -92,8 +142,10 @@ def copy_stream(
     with conn.cursor() as cur, cur.copy(copy_sql) as copy:
         for batch in stream.batches:
             n = batch.num_rows
-            file_col = pa.array(np.full(n, file_no, dtype=np.int32))
-            out = pa.RecordBatch.from_arrays([file_col, *batch.columns], names=names)
+            arrays = [pa.array(np.full(n, file_no, dtype=np.int32)), *batch.columns]
+            if positions:
+                arrays.append(positions[1](batch.column(positions[0])))
+            out = pa.RecordBatch.from_arrays(arrays, names=names)
             sink = pa.BufferOutputStream()
             pacsv.write_csv(out, sink, write_options=_WRITE_OPTS)
             copy.write(sink.getvalue())
@@ -139,9 +191,19 @@ def stage_streams(
             with conn.transaction():
                 create_raw_tables(conn, batch_id, mapping)
                 malformed_rows = []
+                pos_column = position_column(mapping)
+                positions = Positions()
+                lines_source = mapping.targets[LINES].source if LINES in mapping.targets else None
                 for file_no, stream, reader in streams():
                     columns = list(mapping.sources[stream.source].columns)
-                    rows = copy_stream(conn, batch_id, file_no, stream, columns, progress, counter)
+                    counting = (
+                        (pos_column, positions)
+                        if pos_column and stream.source == lines_source
+                        else None
+                    )
+                    rows = copy_stream(
+                        conn, batch_id, file_no, stream, columns, progress, counter, counting
+                    )
                     meta = files_meta[file_no - 1]
                     meta["rows"] = rows
                     if reader is not None:
@@ -150,8 +212,6 @@ def stage_streams(
                         malformed_rows += [
                             (file_no, m.line, m.text, m.reason) for m in reader.malformed
                         ]
-                for src in mapping.file_sources():  # the build's plans need row counts
-                    conn.execute(sql.SQL("ANALYZE {}").format(sqlgen.raw_table(batch_id, src.name)))
                 if malformed_rows:
                     with (
                         conn.cursor() as cur,
@@ -176,6 +236,17 @@ def stage_streams(
                     files=files_meta,
                     **extra,
                 )
+    except psycopg.errors.UniqueViolation:
+        # another load staged the same content meanwhile (the ledger's unique index)
+        drop_raw_tables(url, batch_id)
+        with db.connect(url, autocommit=True) as conn:
+            ledger.set_status(
+                conn,
+                batch_id,
+                "skipped",
+                message="identical content was staged concurrently by another load: nothing to do",
+            )
+        return ledger.fetch(url, batch_id)
     except Exception as exc:
         message = str(exc) if isinstance(exc, SegwiseError) else f"{type(exc).__name__}: {exc}"
         ledger.fail(url, batch_id, message)

@@ -73,8 +73,8 @@ COMMENT ON COLUMN staging.load_batches.mapping IS
 -- Typing raw text, set-based (PostgreSQL 15 has no pg_input_is_valid). Each parse_* function
 -- returns NULL for an empty or unparseable value instead of failing the statement: a regular
 -- expression admits only what the cast accepts. They are SQL-language and IMMUTABLE so the
--- planner inlines them. The loader first tries plain casts (staging.fast_path_miss marks a value
--- only the careful path can judge) and falls back to these when any value needs them.
+-- planner inlines them. The loader first tries plain casts, and falls back to these when any
+-- value of the batch does not parse.
 -- Numbers: |n| < 1e15 (anything larger is garbage in order data); integers: no fraction.
 CREATE FUNCTION staging.parse_number(v text) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
@@ -88,27 +88,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
     SELECT CASE WHEN v ~ '^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?0*\d{1,3})?\s*$'
                  AND abs(v::numeric) < 2147483648 AND v::numeric = trunc(v::numeric)
                 THEN v::numeric::integer END
-$fn$;
-
--- The fast path's casts: same results as parse_*, but an unparseable value raises.
-CREATE FUNCTION staging.cast_number(v text) RETURNS numeric
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT CASE WHEN btrim(v) = '' THEN NULL WHEN abs(v::numeric) < 1e15 THEN v::numeric END
-$fn$;
-
-CREATE FUNCTION staging.cast_integer(v text) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT CASE WHEN btrim(v) = '' THEN NULL
-                WHEN abs(v::numeric) < 2147483648 AND v::numeric = trunc(v::numeric)
-                THEN v::numeric::integer END
-$fn$;
-
-CREATE FUNCTION staging.fast_path_miss(v text) RETURNS timestamp
-LANGUAGE plpgsql VOLATILE AS $fn$
-BEGIN
-    RAISE EXCEPTION 'value % needs the careful typing path', quote_literal(v)
-        USING ERRCODE = 'data_exception';
-END
 $fn$;
 
 CREATE FUNCTION staging.parse_id(v text) RETURNS text

@@ -1,11 +1,12 @@
 -- The batch's order lines in the canonical model, before they reach the warehouse.
---   x: the base source (<base>, typed) joined to its lookups; canonical fields computed by the
+--   x: the base source (typed) joined to its lookups; canonical fields computed by the
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.
 --   y: returns made negative, gross/discount/amount defaults, the first failed check (code).
---   final: line numbers (the mapping's, or the position within the order in file order) and
---      duplicate lines within the batch.
+--   final: line numbers (the mapping's, the staged position within the order, or counted
+--      here), the rejection code and, for a rejected line only, its raw row as jsonb.
+-- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
 CREATE TEMP TABLE {table} ON COMMIT DROP AS
-SELECT y.*, {line_no} AS line_no, {reject} AS _reject
+SELECT {final_columns}
 FROM (
     SELECT x._file, x._line, {y_columns}, {pre_reject} AS _pre_reject
     FROM (
@@ -13,7 +14,7 @@ FROM (
                {x_columns}
         FROM ({base}) AS {base_alias}
         {joins}
-        OFFSET 0  -- fence: compute each field once, not once per reference
+        OFFSET 0
     ) AS x
     OFFSET 0
 ) AS y

@@ -1,12 +1,12 @@
 -- Type one source's raw text rows (set-based, one pass).
--- <values>: each column parsed by its declared type (NULL when empty or unparseable) plus a
---           presence flag "_p:<column>" (the raw value was not blank).
--- <lookups>: date/time columns, parsed once per distinct value and joined back.
--- <reject>: CASE giving the code of the first failed check (missing required value, value that
---           does not parse), NULL for a good row. Codes are explained by the loader.
-SELECT t.*, {reject} AS _reject
+-- inner: each column parsed by its declared type (NULL when empty; on the careful path also
+--        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
+--        distinct values parsed once (<lookups>).
+-- outer: range checks on parsed numbers, and _reject = the code of the first failed check
+--        (a missing required value, a value that does not parse), NULL for a good row.
+SELECT {outer}, {reject} AS _reject
 FROM (
-    SELECT r._file, r._line, {values}
+    SELECT {inner}
     FROM {raw} AS r
     {lookups}
     OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used

@@ -1,5 +1,5 @@
 -- One row per order, recomputed from all of its lines in the warehouse for every order the batch
--- touched (an order's lines may arrive in several batches).
+-- touched (an order's lines may arrive in several batches). <scope> selects those orders' lines.
 -- A sale line: quantity > 0, unit_price > 0, not a return. return_amount is positive.
 INSERT INTO warehouse.fact_order AS o (
     order_id, customer_id, order_ts, order_date, n_lines, n_sale_lines, quantity, gross_amount,
@@ -27,7 +27,7 @@ SELECT l.order_id,
        min(l.store_id),
        {batch_id}
 FROM warehouse.fact_order_line AS l
-WHERE l.order_id IN (SELECT order_id FROM {lines} WHERE _reject IS NULL)
+WHERE {scope}
 GROUP BY l.order_id
 ON CONFLICT (order_id) DO UPDATE SET
     customer_id = EXCLUDED.customer_id, order_ts = EXCLUDED.order_ts,

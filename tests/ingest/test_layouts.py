@@ -156,3 +156,61 @@ def test_reloading_a_layout_is_a_noop(fresh_warehouse_url, data_dir, layout):
     first = ingest.load_paths(fresh_warehouse_url, [data_dir / layout], layout=layout)
     again = ingest.load_paths(fresh_warehouse_url, [data_dir / layout], layout=layout)
     assert first.status == "succeeded" and again.status == "skipped"
+
+
+def test_online_retail_ii_headers_and_iso_dates(fresh_warehouse_url, tmp_path):
+    f = tmp_path / "online_retail_II.csv"
+    f.write_text(
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        "489434,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,2009-12-01 07:45:00,6.95,13085.0,"
+        "United Kingdom\n"
+        "C489449,22087,PAPER BUNTING WHITE LACE,-12,2009-12-01 10:33:00,2.95,16321.0,Australia\n"
+    )
+    r = ingest.load_paths(fresh_warehouse_url, [f], layout="online_retail")
+    assert (r.rows_loaded, r.rows_rejected) == (2, 0)
+    assert query(
+        fresh_warehouse_url,
+        "SELECT order_id, customer_id, order_ts, amount, is_return FROM "
+        "warehouse.fact_order_line ORDER BY order_id",
+    ) == [
+        ("489434", "13085", datetime(2009, 12, 1, 7, 45), D("83.40"), False),
+        ("C489449", "16321", datetime(2009, 12, 1, 10, 33), D("-35.40"), True),
+    ]
+
+
+def test_parquet_files_load_like_csv(fresh_warehouse_url, data_dir, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "InvoiceNo": ["536365", "536365", "C536379"],
+            "StockCode": ["85123A", "71053", "D"],
+            "Description": ["WHITE HANGING HEART T-LIGHT HOLDER", "WHITE METAL LANTERN", None],
+            "Quantity": pa.array([6, 6, -1], pa.int64()),
+            "InvoiceDate": pa.array(
+                [
+                    datetime(2010, 12, 1, 8, 26),
+                    datetime(2010, 12, 1, 8, 26),
+                    datetime(2010, 12, 1, 9, 41),
+                ],
+                pa.timestamp("s"),
+            ),
+            "UnitPrice": pa.array([2.55, 3.39, 27.5], pa.float64()),
+            "CustomerID": pa.array([17850.0, 17850.0, None], pa.float64()),
+            "Country": ["United Kingdom"] * 3,
+        }
+    )
+    path = tmp_path / "lines.parquet"
+    pq.write_table(table, path)
+    r = ingest.load_paths(fresh_warehouse_url, [path], layout="online_retail")
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_rejected) == ("succeeded", 3, 3, 0)
+    assert query(
+        fresh_warehouse_url,
+        "SELECT order_id, line_no, customer_id, order_ts, quantity, unit_price, amount "
+        "FROM warehouse.fact_order_line ORDER BY order_id, line_no",
+    ) == [
+        ("536365", 1, "17850", datetime(2010, 12, 1, 8, 26), D("6"), D("2.55"), D("15.30")),
+        ("536365", 2, "17850", datetime(2010, 12, 1, 8, 26), D("6"), D("3.39"), D("20.34")),
+        ("C536379", 1, None, datetime(2010, 12, 1, 9, 41), D("-1"), D("27.5"), D("-27.50")),
+    ]

@@ -237,3 +237,30 @@ def test_environment_database_url(fresh_warehouse_url, data_dir, monkeypatch, ca
     assert main(["load", str(data_dir / "atliq"), "--layout", "atliq", "-q"]) == 0
     assert "succeeded" in capsys.readouterr().out
     assert query(fresh_warehouse_url, "SELECT count(*) FROM warehouse.fact_order_line") == [(3,)]
+
+
+def test_staged_rows_lost_in_a_crash_fail_the_build(fresh_warehouse_url, data_dir):
+    url = fresh_warehouse_url
+    staged = ingest.stage_paths(url, [data_dir / "online_retail_small.csv"], layout="online_retail")
+    # UNLOGGED raw tables come back empty after a server crash
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE staging.raw_{staged.batch_id}_lines")
+    (result,) = ingest.build_warehouse(url)
+    assert result.status == "failed"
+    assert "staged lines rows are incomplete (0 of 10" in result.message
+    assert snapshot(url)["lines"][0] == 0
+
+
+def test_the_same_content_staged_concurrently_is_skipped(
+    fresh_warehouse_url, data_dir, monkeypatch
+):
+    from etl.ingest import ledger
+
+    url = fresh_warehouse_url
+    first = ingest.stage_paths(url, [data_dir / "atliq"], layout="atliq")
+    # the second load does not see the first one in time: the ledger's unique index does
+    monkeypatch.setattr(ledger, "already_loaded", lambda *a: None)
+    second = ingest.stage_paths(url, [data_dir / "atliq"], layout="atliq")
+    assert (first.status, second.status) == ("staged", "skipped")
+    assert "staged concurrently" in second.message
+    assert len(raw_tables(url)) == 7  # the first batch's six sources + malformed rows
