@@ -89,6 +89,9 @@ DEFAULTS: dict[str, Any] = {
         "sample_size": 20000,
     },
     "lock_timeout_minutes": 120,
+    # Customer-level rows are kept for this many most recent published dates (null = all);
+    # per-segment profiles, cluster models and migration matrices are always kept.
+    "keep_customer_rows_for_dates": 30,
     # Postgres work_mem for the set-based stages (SET LOCAL): big aggregates stay in memory.
     "work_mem": "256MB",
 }
@@ -148,6 +151,11 @@ def resolve(
     if not isinstance(cfg["work_mem"], str) or not re.fullmatch(r"\d+(kB|MB|GB)", cfg["work_mem"]):
         raise ConfigurationError(
             f"work_mem = {cfg['work_mem']!r}: a Postgres memory size like '256MB' or '1GB'"
+        )
+    keep = cfg["keep_customer_rows_for_dates"]
+    if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
+        raise ConfigurationError(
+            f"keep_customer_rows_for_dates = {keep!r}: a whole number >= 1, or null to keep all"
         )
     timeout = cfg["lock_timeout_minutes"]
     if not isinstance(timeout, int | float) or timeout <= 0:

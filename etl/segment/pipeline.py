@@ -489,7 +489,9 @@ def publish(url: str, run_id: int) -> None:
         runs.delete_results(conn, older)
         previous = conn.execute(
             "SELECT run_id FROM segmentation.runs WHERE status = 'published' "
-            "AND as_of_date < %s ORDER BY as_of_date DESC, run_id DESC LIMIT 1",
+            "AND as_of_date < %s "
+            "AND NOT coalesce((metrics ->> 'customer_rows_pruned')::boolean, false) "
+            "ORDER BY as_of_date DESC, run_id DESC LIMIT 1",
             (as_of,),
         ).fetchone()
         rows: dict[str, int] = {}
@@ -513,6 +515,11 @@ def publish(url: str, run_id: int) -> None:
             "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",
             (as_of, run_id),
         )
+        pruned = runs.prune_customer_rows(
+            conn, run["params"].get("keep_customer_rows_for_dates", 30)
+        )
+        if pruned:
+            log.info("retention: customer-level rows of runs %s deleted", pruned)
     log.info("run %s published for %s (replaced runs %s)", run_id, as_of, older or "none")
 
 

@@ -19,6 +19,13 @@ from psycopg.types.json import Jsonb
 
 from etl.errors import SegwiseError
 
+# Big, customer-level tables: pruned for old dates by retention (the others are per segment).
+CUSTOMER_TABLES = (
+    "customer_features",
+    "customer_category_revenue",
+    "customer_segments",
+    "segment_history",
+)
 RESULT_TABLES = (
     "customer_features",
     "customer_category_revenue",
@@ -186,3 +193,37 @@ def fail(conn: psycopg.Connection, run_id: int, message: str) -> None:
         "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",
         (run["as_of_date"], run_id),
     )
+
+
+def prune_customer_rows(conn: psycopg.Connection, keep_dates: int | None) -> list[int]:
+    """Drop customer-level rows of published runs older than the ``keep_dates`` newest dates.
+
+    Per-segment results stay, so trends over time survive; the pruned runs are marked in
+    ``metrics.customer_rows_pruned``. Returns the pruned run ids.
+    """
+    if keep_dates is None:
+        return []
+    old = [
+        r[0]
+        for r in conn.execute(
+            "SELECT run_id FROM segmentation.runs WHERE status = 'published' "
+            "AND NOT coalesce((metrics ->> 'customer_rows_pruned')::boolean, false) "
+            "ORDER BY as_of_date DESC, run_id DESC OFFSET %s",
+            (keep_dates,),
+        )
+    ]
+    if not old:
+        return []
+    for table in CUSTOMER_TABLES:
+        conn.execute(
+            psycopg.sql.SQL("DELETE FROM {} WHERE run_id = ANY(%s)").format(
+                psycopg.sql.Identifier("segmentation", table)
+            ),
+            (old,),
+        )
+    conn.execute(
+        "UPDATE segmentation.runs SET metrics = metrics || '{\"customer_rows_pruned\": true}' "
+        "WHERE run_id = ANY(%s)",
+        (old,),
+    )
+    return old

@@ -307,3 +307,35 @@ def test_food_delivery_layout_gets_seed_tiers():
         assert inactive == 0
     finally:
         drop_database(url)
+
+
+def test_retention_prunes_customer_rows_of_old_dates_only():
+    url = create_database("segwise_segkeep")
+    try:
+        migrate.upgrade(url)
+        small_warehouse(url, customers=10)
+        keep = {"keep_customer_rows_for_dates": 2}
+        ids = [
+            pipeline.run_all(url, day, methods="rfm", trigger="test", params=keep)
+            for day in ("2024-03-01", "2024-03-02", "2024-03-03")
+        ]
+        with psycopg.connect(url) as conn:
+            customer_rows = dict(
+                conn.execute(
+                    "SELECT r.run_id, (SELECT count(*) FROM segmentation.customer_segments s "
+                    "WHERE s.run_id = r.run_id) FROM segmentation.runs r"
+                ).fetchall()
+            )
+            profiles = dict(
+                conn.execute(
+                    "SELECT run_id, count(*) FROM segmentation.segment_profiles GROUP BY run_id"
+                ).fetchall()
+            )
+            pruned = conn.execute(
+                "SELECT run_id FROM segmentation.runs WHERE metrics ? 'customer_rows_pruned'"
+            ).fetchall()
+        assert customer_rows == {ids[0]: 0, ids[1]: 10, ids[2]: 10}
+        assert set(profiles) == set(ids)  # per-segment results of every date stay
+        assert pruned == [(ids[0],)]
+    finally:
+        drop_database(url)
