@@ -63,6 +63,7 @@ def build_warehouse(
 ) -> list[LoadResult]:
     """Build the given staged batches (all staged-not-built ones when None), oldest first.
     A failed batch is marked failed and the others still run; see each result's status."""
+    ledger.ensure_warehouse(url)
     with db.connect(url, autocommit=True) as conn:
         if batch_ids is None:
             rows = conn.execute(

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from etl import db
@@ -36,6 +37,20 @@ class LoadError(SegwiseError):
     def __init__(self, message: str, result: LoadResult | None = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+def ensure_warehouse(url: str) -> None:
+    """A clear error instead of a traceback when the database is unreachable or unmigrated."""
+    try:
+        with db.connect(url, autocommit=True) as conn:
+            found = conn.execute("SELECT to_regclass('staging.load_batches')").fetchone()[0]
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise SegwiseError(f"cannot connect to the warehouse {db.redact(url)}: {reason}") from None
+    if found is None:
+        raise SegwiseError(
+            f"the warehouse {db.redact(url)} has no load ledger: run `segwise db upgrade` first"
+        )
 
 
 def open_batch(

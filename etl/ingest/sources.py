@@ -49,6 +49,7 @@ def load_inbox(
     """
     from etl.ingest.build import build_batch
 
+    ledger.ensure_warehouse(url)
     inbox = Path(inbox_dir).resolve()  # absolute paths: the ledger recognises them next time
     if not inbox.is_dir():
         raise InputError(f"inbox {inbox}: no such folder")
@@ -192,6 +193,7 @@ def load_query(
             f"layout {m.name} also needs files for {', '.join(others)}: a source database "
             "query feeds only the order lines; use a mapping whose other sources are optional"
         )
+    ledger.ensure_warehouse(url)
     key = layout_key(m, layout is not None)
     qhash = hashlib.sha256(query.strip().encode()).hexdigest()[:12]
     uri = f"{db.redact(source_url)}#query={qhash}"

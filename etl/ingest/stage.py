@@ -268,6 +268,7 @@ def stage_files(
     source_kind: str = "file",
 ) -> LoadResult:
     """Stage a set of files as one batch (or record a skip when its content is known)."""
+    ledger.ensure_warehouse(url)
     expanded = filesmod.expand(paths if isinstance(paths, list) else [paths])
     inputs = filesmod.describe(expanded, mapping)
     present = {f.source for f in inputs}

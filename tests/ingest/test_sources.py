@@ -264,3 +264,15 @@ def test_the_same_content_staged_concurrently_is_skipped(
     assert (first.status, second.status) == ("staged", "skipped")
     assert "staged concurrently" in second.message
     assert len(raw_tables(url)) == 7  # the first batch's six sources + malformed rows
+
+
+def test_unmigrated_or_unreachable_warehouse(empty_database_url, data_dir, capsys):
+    path = str(data_dir / "online_retail_small.csv")
+    assert (
+        main(["load", path, "--layout", "online_retail", "--database-url", empty_database_url]) == 2
+    )
+    assert "run `segwise db upgrade` first" in capsys.readouterr().err
+    nowhere = "postgresql://postgres:secret@127.0.0.1:1/segwise"
+    assert main(["load", path, "--layout", "online_retail", "--database-url", nowhere]) == 2
+    err = capsys.readouterr().err
+    assert "cannot connect to the warehouse" in err and "secret" not in err
