@@ -7,6 +7,7 @@ mapping fails before any data is read.
 
 from __future__ import annotations
 
+import codecs
 import copy
 import fnmatch
 import hashlib
@@ -343,8 +344,6 @@ def _read_format(d: Any, base: ReadFormat, err: _Errors, where: str) -> ReadForm
         delim = base.delimiter
     enc = str(d.get("encoding", base.encoding))
     try:
-        import codecs
-
         codecs.lookup(enc)
     except LookupError:
         err.add(f"{where}.encoding: unknown encoding {enc!r}")

@@ -252,3 +252,40 @@ def test_date_formats(database_url, fmt, value, expected):
             sql.SQL("SELECT {} FROM (SELECT %s::text AS v) AS d").format(expr), (value,)
         ).fetchone()[0]
     assert got == expected
+
+
+def test_headerless_tab_separated_files_with_line_breaks_in_values(fresh_warehouse_url, tmp_path):
+    data = tmp_path / "export.tsv"
+    data.write_text(
+        'O1\t1\t2024-03-01 10:00:00\t2\t4.50\t"two\nlines"\n'
+        "O1\t2\t2024-03-01 10:00:00\t1\t3.00\tplain\n"
+        "O2\t1\t2024-03-02 11:00:00\t1\t-1\tbad price\n"
+    )
+    mapping = tmp_path / "tsv.yml"
+    mapping.write_text(
+        """
+name: headerless
+format: {delimiter: "\\t", header: false, newlines_in_values: true}
+sources:
+  lines:
+    columns:
+      column_1: {required: true}
+      column_2: {type: integer}
+      column_3: {type: timestamp, formats: ["%Y-%m-%d %H:%M:%S"]}
+      column_4: {type: number}
+      column_5: {type: number}
+      column_6: {}
+order_lines:
+  source: lines
+  columns: {order_id: column_1, line_no: column_2, order_ts: column_3, quantity: column_4,
+            unit_price: column_5, channel: column_6}
+"""
+    )
+    r = ingest.load_paths(fresh_warehouse_url, [data], mapping=mapping)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (3, 2, 1)
+    assert query(
+        fresh_warehouse_url,
+        "SELECT order_id, line_no, amount, channel FROM warehouse.fact_order_line ORDER BY 1, 2",
+    ) == [("O1", 1, D("9.00"), "two\nlines"), ("O1", 2, D("3.00"), "plain")]
+    # without a header the first record is line 1; a quoted line break makes one record
+    assert query(fresh_warehouse_url, "SELECT line_number FROM staging.rejected_rows") == [(3,)]
