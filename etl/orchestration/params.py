@@ -50,8 +50,8 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
             "type": ["null", "string"],
             "pattern": LAYOUT_PATTERN,
             "title": "Layout",
-            "description": "Input layout (see `segwise layouts`); empty: SEGWISE_LAYOUT, or "
-            "detected from the files. The demo source always uses the segwise layout.",
+            "description": "Input layout (see `segwise layouts`); empty: SEGWISE_LAYOUT, or the "
+            "mapping file in SEGWISE_MAPPING. The demo source always uses the segwise layout.",
         },
         "methods": {
             "default": list(METHODS),

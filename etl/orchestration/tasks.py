@@ -62,6 +62,18 @@ def validate_params(
         ]
         if missing:
             problems.append(f"source 'database' needs {', '.join(missing)} in the environment")
+    if p.source in ("inbox", "database"):
+        # The loader takes exactly one of a layout name or a mapping file.
+        if p.layout and settings.mapping is not None:
+            problems.append(
+                f"source {p.source!r} got both layout {p.layout!r} and SEGWISE_MAPPING="
+                f"{settings.mapping}: give a layout or a mapping file, not both"
+            )
+        elif not p.layout and settings.mapping is None:
+            problems.append(
+                f"source {p.source!r} needs a layout (param 'layout' or SEGWISE_LAYOUT; see "
+                "`segwise layouts`) or a mapping file (SEGWISE_MAPPING)"
+            )
     if settings.mapping is not None and not settings.mapping.is_file():
         problems.append(f"SEGWISE_MAPPING={settings.mapping} is not a file")
     if settings.run_config is not None and not settings.run_config.is_file():

@@ -201,6 +201,12 @@ def test_demo_source_from_an_empty_database(empty_database_url: str, tmp_path: P
         ({"source": "inbox", "layout": "no_such_layout"}, {}, "layout 'no_such_layout' is unknown"),
         ({"source": "inbox"}, {"SEGWISE_INBOX": "/nonexistent/inbox"}, "inbox folder"),
         ({"source": "database"}, {}, "SEGWISE_SOURCE_URL, SEGWISE_SOURCE_QUERY"),
+        ({"source": "inbox"}, {}, "needs a layout (param 'layout' or SEGWISE_LAYOUT"),
+        (
+            {"source": "inbox", "layout": "online_retail"},
+            {"SEGWISE_MAPPING": __file__},
+            "give a layout or a mapping file, not both",
+        ),
         ({"source": "demo"}, {"SEGWISE_RUN_CONFIG": "/nonexistent.yml"}, "SEGWISE_RUN_CONFIG"),
         ({"source": "demo", "methdos": ["rfm"]}, {}, "unknown parameter(s) 'methdos'"),
     ],
