@@ -302,7 +302,7 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             "order_id, line_no: the same order line appears earlier in this batch",
         )
         conn.execute(
-            sqlgen.model("staging/duplicate_lines.sql", lines=table, raw=raw, code=sql.Literal(dup))
+            sqlgen.model("staging/duplicate_lines.sql", lines=table, code=sql.Literal(dup))
         )
     initial = _facts_empty(conn)
     # Row estimates for what follows (hash, not sort, aggregates): the keys are enough.
@@ -317,6 +317,7 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             columns=batch.codes.literal_columns(),
             reasons=batch.codes.literal_reasons(),
             lines=table,
+            raw=raw,
         )
     )
     flags = [

@@ -95,7 +95,6 @@ def typed_select(
     rule_prefix: str,
     *,
     fast: bool = False,
-    keep_raw: bool = False,
     extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
@@ -150,9 +149,6 @@ def typed_select(
                     present, typed, sql.Literal(code)
                 )
             )
-    if keep_raw:  # the whole raw row, for rejected rows' raw_row
-        inner.append(sql.SQL("r AS _raw"))
-        outer.append(sql.SQL("t._raw"))
     inner += [sql.SQL("r.{}").format(sql.Identifier(n)) for n in extra or []]
     outer += [sql.SQL("t.{}").format(sql.Identifier(n)) for n in extra or []]
     reject = (
@@ -259,22 +255,20 @@ def order_lines(
     fast: bool = False,
     positions: bool = False,
 ) -> LinesPlan:
-    """CREATE the batch's canonical order lines (with _reject codes and, for rejected rows,
-    the raw row as jsonb). ``positions``: the raw table has staged line positions (_pos)."""
+    """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
+    are read back from the raw table by (_file, _line) when they are kept: carrying every
+    line's whole raw row through the typing cost ~15% of it. ``positions``: the raw table has
+    staged line positions (_pos)."""
     target = mapping.targets[LINES]
     src = mapping.sources[target.source]
     base_alias = sql.Identifier(alias_for(target.source))
     extra = ["_pos"] if positions else []
-    base = typed_select(
-        src, raw_table(batch_id, src.name), codes, "", fast=fast, keep_raw=True, extra=extra
-    )
+    base = typed_select(src, raw_table(batch_id, src.name), codes, "", fast=fast, extra=extra)
 
     def ident(name: str) -> sql.Identifier:
         return sql.Identifier(name)
 
-    x_cols: list[sql.Composable] = [
-        sql.SQL("{}.{}").format(base_alias, ident(n)) for n in ["_raw", *extra]
-    ]
+    x_cols: list[sql.Composable] = [sql.SQL("{}.{}").format(base_alias, ident(n)) for n in extra]
     mapped = target.columns
     for name, type_ in ORDER_LINE_FIELDS.items():
         if name in mapped:
@@ -358,7 +352,6 @@ def order_lines(
             signed(sql.SQL("x.cost_amount"), sql.SQL("-abs(x.cost_amount)"))
         ),
         sql.SQL("x.line_no AS _line_no"),
-        sql.SQL("x._raw"),
     ]
     y_cols += [sql.SQL("x.{}").format(ident(n)) for n in extra]
     out_names = [
@@ -436,10 +429,6 @@ def order_lines(
     final += [
         sql.SQL("{} AS line_no").format(line_no),
         sql.SQL("y._pre_reject AS _reject"),
-        sql.SQL(
-            "CASE WHEN y._pre_reject IS NOT NULL "
-            "THEN to_jsonb(y._raw) - '_file' - '_line' - '_pos' END AS _raw_row"
-        ),
     ]
     statement = model(
         "staging/order_lines.sql",

@@ -1,6 +1,6 @@
 -- A line whose (order_id, line_no) appeared earlier in the batch (file order) is rejected:
 -- the first one wins. Keys are grouped with a hash aggregate, so only the duplicates are
--- sorted, and their raw rows are fetched from the raw table.
+-- sorted (rejected_lines.sql fetches their raw rows).
 WITH dup AS (
     SELECT order_id, line_no
     FROM {lines}
@@ -20,8 +20,6 @@ WITH dup AS (
     WHERE l.n > 1
 )
 UPDATE {lines} AS l
-SET _reject = {code},
-    _raw_row = to_jsonb(r) - '_file' - '_line' - '_pos'
+SET _reject = {code}
 FROM later
-JOIN {raw} AS r ON r._file = later._file AND r._line = later._line
 WHERE l._file = later._file AND l._line = later._line
