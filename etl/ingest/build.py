@@ -320,31 +320,33 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             raw=raw,
         )
     )
+    # One pass over the lines: counts per rejection code (NULL: the good lines, with theirs).
     flags = [
-        sql.SQL("count(*) FILTER (WHERE _reject IS NULL AND {})").format(sql.Identifier(f"r:{r}"))
+        sql.SQL(", count(*) FILTER (WHERE {})").format(sql.Identifier(f"r:{r}"))
         for r in plan.return_rules
     ]
-    stats = conn.execute(
+    per_code = conn.execute(
         sql.SQL(
-            "SELECT count(*), count(*) FILTER (WHERE _reject IS NULL), "
-            "count(*) FILTER (WHERE _reject IS NULL AND customer_id IS NULL), "
-            "count(*) FILTER (WHERE _reject IS NULL AND is_return), "
-            "count(*) FILTER (WHERE _reject IS NULL AND quantity = 0) {} FROM {}"
-        ).format(sql.SQL("").join(sql.SQL(", {}").format(f) for f in flags), table)
-    ).fetchone()
-    read, good, no_customer, returns, zero = stats[:5]
+            "SELECT _reject, count(*), count(*) FILTER (WHERE customer_id IS NULL), "
+            "count(*) FILTER (WHERE is_return), count(*) FILTER (WHERE quantity = 0){} "
+            "FROM {} GROUP BY 1 ORDER BY 1"
+        ).format(sql.SQL("").join(flags), table)
+    ).fetchall()
+    stats = (0, 0, 0, 0) + (0,) * len(flags)
+    read = 0
+    for code, n, *good_stats in per_code:
+        read += n
+        if code is None:
+            stats = (n, *good_stats)
+        else:
+            batch.count(f"rejected:{batch.codes.rule(code)}", n)
+    good, no_customer, returns, zero = stats[:4]
     rejected = read - good
-    for code, n in conn.execute(
-        sql.SQL("SELECT _reject, count(*) FROM {} WHERE _reject IS NOT NULL GROUP BY 1").format(
-            table
-        )
-    ).fetchall():
-        batch.count(f"rejected:{batch.codes.rule(code)}", n)
     malformed = sum(f.get("malformed", 0) for f in batch.files if f["source"] == lines_source)
     batch.count("kept:no_customer_id", no_customer)
     batch.count("return:total", returns)
     batch.count("kept:zero_quantity", zero)
-    for rule, n in zip(plan.return_rules, stats[5:], strict=True):
+    for rule, n in zip(plan.return_rules, stats[4:], strict=True):
         batch.count(f"return:{rule}", n)
     total_read = read + malformed
     bad = rejected + malformed
@@ -367,7 +369,8 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             scope = sql.SQL("l.order_id IN (SELECT order_id FROM {} WHERE _reject IS NULL)").format(
                 table
             )
-        conn.execute(sqlgen.model("warehouse/fact_order.sql", scope=scope, batch_id=batch_id))
+        with _timed("order fact"):
+            conn.execute(sqlgen.model("warehouse/fact_order.sql", scope=scope, batch_id=batch_id))
     batch.rows_loaded = int(ins)
     batch.rows_duplicate = int(good - ins)
     batch.count("duplicate:in_warehouse", good - ins)
@@ -487,6 +490,7 @@ def _index_maintenance(conn, incoming: int, initial: bool, batch: _Batch) -> Ite
         )
     batch.count("bulk_mode_indexes_rebuilt", len(indexes) + len(keys))
     yield
+    started = time.monotonic()
     for table, name, definition in keys:
         conn.execute(
             sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
@@ -495,3 +499,4 @@ def _index_maintenance(conn, incoming: int, initial: bool, batch: _Batch) -> Ite
         )
     for _, definition in indexes:
         conn.execute(definition)
+    log.debug("build step rebuild indexes: %.2f s", time.monotonic() - started)

@@ -214,11 +214,22 @@ def _expr(mapping: Mapping, target: TargetSpec, text: str, where: str) -> sql.Co
     return compile_expression(text, make_resolver(mapping, target), where=where)
 
 
-def dim_columns(mapping: Mapping, dim: TargetSpec, prefix: str = "") -> list[sql.Composable]:
-    """The dimension's fields (and attributes jsonb) as SELECT items, optionally prefixed."""
+def mapped_dim_fields(dim: TargetSpec) -> list[str]:
+    """The dimension fields the mapping gives a value (attributes when it has any)."""
+    names = [n for n in DIM_FIELDS[dim.kind] if n in dim.columns]
+    return names + (["attributes"] if dim.attributes else [])
+
+
+def dim_columns(
+    mapping: Mapping, dim: TargetSpec, prefix: str = "", *, mapped_only: bool = False
+) -> list[sql.Composable]:
+    """The dimension's fields (and attributes jsonb) as SELECT items, optionally prefixed.
+    ``mapped_only``: leave out the fields that would be constant NULLs (or '{}')."""
     fields = DIM_FIELDS[dim.kind]
     items = []
     for name, type_ in fields.items():
+        if mapped_only and name not in dim.columns:
+            continue
         if name in dim.columns:
             value = _cast(_expr(mapping, dim, dim.columns[name], f"{dim.kind}.{name}: "), type_)
         else:
@@ -232,6 +243,8 @@ def dim_columns(mapping: Mapping, dim: TargetSpec, prefix: str = "") -> list[sql
         attrs = sql.SQL("jsonb_strip_nulls(jsonb_build_object({}))").format(
             sql.SQL(", ").join(pairs)
         )
+    elif mapped_only:
+        return items
     else:
         attrs = sql.SQL("'{}'::jsonb")
     items.append(sql.SQL("{} AS {}").format(attrs, sql.Identifier(prefix + "attributes")))
@@ -298,8 +311,12 @@ def order_lines(
         for k in (CUSTOMERS, PRODUCTS)
         if k in mapping.targets and mapping.targets[k].source == target.source
     ]
+    # Only the dimension fields the mapping fills: dim_rows_from_lines reads no others, and
+    # carrying constant NULL columns through every layer and into the table costs time.
     for kind in dims_from_lines:
-        x_cols.extend(dim_columns(mapping, mapping.targets[kind], DIM_PREFIX[kind]))
+        x_cols.extend(
+            dim_columns(mapping, mapping.targets[kind], DIM_PREFIX[kind], mapped_only=True)
+        )
 
     ret = sql.SQL("coalesce({}, false)").format(
         sql.SQL(" OR ").join([sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules])
@@ -366,7 +383,7 @@ def order_lines(
     out_names += [f"r:{r}" for r in rules]
     y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
     for kind in dims_from_lines:
-        names = [DIM_PREFIX[kind] + n for n in [*DIM_FIELDS[kind], "attributes"]]
+        names = [DIM_PREFIX[kind] + n for n in mapped_dim_fields(mapping.targets[kind])]
         y_cols += [sql.SQL("x.{}").format(ident(n)) for n in names]
         out_names += names
 
@@ -476,9 +493,7 @@ def dim_rows_from_lines(mapping: Mapping, kind: str, lines: sql.Identifier) -> s
     ordered by the latest line that carried them."""
     prefix = DIM_PREFIX[kind]
     dim = mapping.targets[kind]
-    mapped = [n for n in DIM_FIELDS[kind] if n in dim.columns]
-    if dim.attributes:
-        mapped.append("attributes")
+    mapped = mapped_dim_fields(dim)
     cols = []
     for n, type_ in [*DIM_FIELDS[kind].items(), ("attributes", "jsonb")]:
         if n in mapped:
