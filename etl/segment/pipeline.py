@@ -207,8 +207,9 @@ def build_features(url: str, run_id: int) -> int:
                 (run_id,),
             )
         p = {"run_id": run_id, "as_of": as_of, "window_start": window_start}
-        conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_products")
-        conn.execute(read_sql("segmentation/customer_products.sql"), p)
+        conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_categories")
+        conn.execute(read_sql("segmentation/customer_categories.sql"), p)
+        conn.execute("ANALYZE pg_temp.segwise_customer_categories")
         categories = conn.execute(read_sql("segmentation/customer_category_revenue.sql"), p)
         n_categories = categories.rowcount
         features = conn.execute(read_sql("segmentation/customer_features.sql"), p)

@@ -1,6 +1,6 @@
 -- One row per customer with at least one sale on or before the as-of date (product.md's
 -- definitions): order-level measures from fact_order, product/category ones from the
--- segwise_customer_products temp table and this run's customer_category_revenue.
+-- segwise_customer_categories temp table (customer_categories.sql).
 -- Params: run_id, as_of (date), window_start (date or NULL = all history).
 INSERT INTO segmentation.customer_features (
     run_id, customer_id, recency_days, frequency, monetary, gross_revenue, returns_value,
@@ -31,8 +31,9 @@ WITH orders AS (
       AND o.order_date <= %(as_of)s::date
 ),
 per_customer AS (
+    -- grouped in the "C" collation: same groups, byte-wise sort (the modes keep the default)
     SELECT
-        customer_id,
+        customer_id COLLATE "C" AS customer_id,
         count(*) FILTER (WHERE has_sale) AS frequency,
         min(order_date) FILTER (WHERE has_sale) AS first_order_date,
         max(order_date) FILTER (WHERE has_sale) AS last_order_date,
@@ -53,25 +54,19 @@ per_customer AS (
         coalesce(sum(sales_amount - return_amount) FILTER (WHERE in_window), 0)
             AS window_revenue
     FROM orders
-    GROUP BY customer_id
+    GROUP BY 1
 ),
 products AS (
+    -- product and category measures, from the run's one pass over order lines
     SELECT
         customer_id,
-        count(*) AS distinct_products,
+        sum(products) AS distinct_products,
         sum(quantity) AS total_quantity,
         sum(cost_amount) AS cost_amount,
-        sum(costed_revenue) - sum(cost_amount) AS gross_margin
-    FROM segwise_customer_products
-    GROUP BY customer_id
-),
-categories AS (
-    SELECT
-        customer_id,
+        sum(costed_revenue) - sum(cost_amount) AS gross_margin,
         count(*) AS distinct_categories,
         (array_agg(category ORDER BY revenue DESC, category))[1:3] AS top_categories
-    FROM segmentation.customer_category_revenue
-    WHERE run_id = %(run_id)s
+    FROM segwise_customer_categories
     GROUP BY customer_id
 )
 SELECT
@@ -94,8 +89,8 @@ SELECT
     p.total_quantity,
     coalesce(p.distinct_products, 0),
     c.distinct_shops,
-    coalesce(g.distinct_categories, 0),
-    g.top_categories,
+    coalesce(p.distinct_categories, 0),
+    p.top_categories,
     c.preferred_weekday,
     c.preferred_hour,
     c.main_channel,
@@ -109,5 +104,4 @@ SELECT
     c.window_revenue
 FROM per_customer AS c
 LEFT JOIN products AS p ON p.customer_id = c.customer_id
-LEFT JOIN categories AS g ON g.customer_id = c.customer_id
 WHERE c.frequency > 0;
