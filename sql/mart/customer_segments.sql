@@ -90,8 +90,10 @@ COMMENT ON COLUMN mart.customer_segments.top_categories IS
 COMMENT ON COLUMN mart.customer_segments.preferred_weekday IS
     'ISO weekday (1 = Monday .. 7 = Sunday) with most sale orders.';
 COMMENT ON COLUMN mart.customer_segments.preferred_hour IS 'Hour of day (0-23) with most sale orders.';
-COMMENT ON COLUMN mart.customer_segments.main_channel IS 'Sales channel with the most gross sales.';
-COMMENT ON COLUMN mart.customer_segments.main_region IS 'Region with the most gross sales.';
+COMMENT ON COLUMN mart.customer_segments.main_channel IS
+    'Channel of most of the customer''s orders with a sale (ties: first alphabetically).';
+COMMENT ON COLUMN mart.customer_segments.main_region IS
+    'Region of most of the customer''s orders with a sale (ties: first alphabetically).';
 COMMENT ON COLUMN mart.customer_segments.r_score IS
     'Recency quintile score 1-5, 5 = most recent; equal values always share a score.';
 COMMENT ON COLUMN mart.customer_segments.f_score IS 'Frequency quintile score 1-5, 5 = most orders.';
