@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from etl import migrate
 from etl.commands.common import add_database_option, resolve_database_url
 from etl.db import redact
 
@@ -29,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from etl import migrate  # Alembic and SQLAlchemy: only for these commands
+
     url = resolve_database_url(args)
     before = migrate.current_revision(url)
     migrate.upgrade(url, args.revision)
@@ -41,6 +42,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _downgrade(args: argparse.Namespace) -> int:
+    from etl import migrate  # Alembic and SQLAlchemy: only for these commands
+
     url = resolve_database_url(args)
     migrate.downgrade(url, args.revision)
     print(f"warehouse {redact(url)} now at {migrate.current_revision(url) or 'base'}")
@@ -48,6 +51,8 @@ def _downgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
+    from etl import migrate  # Alembic and SQLAlchemy: only for these commands
+
     url = resolve_database_url(args)
     print(f"applied: {migrate.current_revision(url) or 'base'}")
     print(f"latest:  {migrate.head_revision()}")

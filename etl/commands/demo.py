@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from etl.demo import DEFAULT_CUSTOMERS, DEFAULT_END, DEFAULT_SEED, DEFAULT_START, DemoResult
+from etl.demo.defaults import DEFAULT_CUSTOMERS, DEFAULT_END, DEFAULT_SEED, DEFAULT_START
 from etl.errors import SegwiseError
+
+if TYPE_CHECKING:
+    from etl.demo import DemoResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from etl.demo.defaults import DEFAULT_END, DEFAULT_START  # noqa: F401 - re-exported
+
 EPOCH = date(1970, 1, 1)
 
 # The fixed demo timeline, so the default output never depends on today's date.
-DEFAULT_END = date(2026, 10, 31)
-DEFAULT_START = date(2024, 11, 1)  # two years (730 days) up to DEFAULT_END inclusive
 HISTORY_START = date(2021, 11, 1)  # earliest signup of the base customer universe
 BASE_END = DEFAULT_END  # after this, new customers come from the daily feed's signups
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from etl.demo.calendar import DEFAULT_END, demand, from_day, to_day, two_years_before
 from etl.demo.catalog import build_catalog
+from etl.demo.defaults import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from etl.demo.orders import (
     FIRST_ORDER_SHARE,
     MALFORMED_KINDS,
@@ -41,8 +42,6 @@ from etl.errors import SegwiseError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SEED = 42
-DEFAULT_CUSTOMERS = 5000
 RETURN_SHARE = 0.02  # of all lines, used only to size --lines runs
 PILOT_CUSTOMERS = 20_000
 

@@ -13,8 +13,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from psycopg.types.json import Jsonb
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from etl import db
 from etl.errors import SegwiseError
@@ -198,6 +196,10 @@ def load_query(
     qhash = hashlib.sha256(query.strip().encode()).hexdigest()[:12]
     uri = f"{db.redact(source_url)}#query={qhash}"
     previous = _last_watermark(url, key, uri)
+    # SQLAlchemy (any source database it has a dialect for) is imported only on this path.
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         engine = create_engine(source_url)
     except (SQLAlchemyError, ValueError) as exc:
