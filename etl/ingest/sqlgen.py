@@ -102,8 +102,13 @@ def typed_select(
     Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
     columns are parsed once per distinct value and joined back: an order's lines share one
     timestamp, and a hash join is far cheaper than a regular expression per row."""
-    inner: list[sql.Composable] = [sql.SQL("r._file"), sql.SQL("r._line")]
-    outer: list[sql.Composable] = [sql.SQL("t._file"), sql.SQL("t._line")]
+    # _ctid: where the raw row is, so a rejected row's raw text is fetched by a TID scan
+    inner: list[sql.Composable] = [
+        sql.SQL("r._file"),
+        sql.SQL("r._line"),
+        sql.SQL("r.ctid AS _ctid"),
+    ]
+    outer: list[sql.Composable] = [sql.SQL("t._file"), sql.SQL("t._line"), sql.SQL("t._ctid")]
     lookups: list[sql.Composable] = []
     checks: list[sql.Composable] = []
     for i, col in enumerate(src.columns.values()):
@@ -269,7 +274,7 @@ def order_lines(
     positions: bool = False,
 ) -> LinesPlan:
     """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
-    are read back from the raw table by (_file, _line) when they are kept: carrying every
+    are read back from the raw table by their ctid when they are kept: carrying every
     line's whole raw row through the typing cost ~15% of it. ``positions``: the raw table has
     staged line positions (_pos)."""
     target = mapping.targets[LINES]
@@ -441,7 +446,7 @@ def order_lines(
             "::integer"
         )
     pre_reject = sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
-    final = [sql.SQL("y._file"), sql.SQL("y._line")]
+    final = [sql.SQL("y._file"), sql.SQL("y._line"), sql.SQL("y._ctid")]
     final += [sql.SQL("y.{}").format(ident(n)) for n in out_names]
     final += [
         sql.SQL("{} AS line_no").format(line_no),

@@ -8,9 +8,10 @@
 CREATE TEMP TABLE {table} ON COMMIT DROP AS
 SELECT {final_columns}
 FROM (
-    SELECT x._file, x._line, {y_columns}, {pre_reject} AS _pre_reject
+    SELECT x._file, x._line, x._ctid, {y_columns}, {pre_reject} AS _pre_reject
     FROM (
-        SELECT {base_alias}._file, {base_alias}._line, {base_alias}._reject AS _source_reject,
+        SELECT {base_alias}._file, {base_alias}._line, {base_alias}._ctid,
+               {base_alias}._reject AS _source_reject,
                {x_columns}
         FROM ({base}) AS {base_alias}
         {joins}

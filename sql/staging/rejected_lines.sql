@@ -1,5 +1,8 @@
 -- Keep every rejected order line with its file, line, reason and raw row (as jsonb, read back
--- from the raw table: only the few rejected lines pay for it).
+-- from the raw table by ctid: only the few rejected lines pay for it, with a TID scan).
+WITH bad AS MATERIALIZED (
+    SELECT _file, _line, _ctid, _reject FROM {lines} WHERE _reject IS NOT NULL
+)
 INSERT INTO staging.rejected_rows (batch_id, file_path, line_number, column_name, reason, raw_row)
 SELECT {batch_id},
        ({files}::text[])[l._file],
@@ -7,6 +10,6 @@ SELECT {batch_id},
        ({columns}::text[])[l._reject],
        ({reasons}::text[])[l._reject],
        to_jsonb(r) - '_file' - '_line' - '_pos'
-FROM {lines} AS l
-JOIN {raw} AS r ON r._file = l._file AND r._line = l._line
-WHERE l._reject IS NOT NULL
+FROM bad AS l
+JOIN {raw} AS r ON r.ctid = l._ctid
+WHERE r.ctid = ANY (ARRAY(SELECT _ctid FROM bad))
