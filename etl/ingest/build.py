@@ -305,10 +305,13 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             sqlgen.model("staging/duplicate_lines.sql", lines=table, code=sql.Literal(dup))
         )
     initial = _facts_empty(conn)
-    # Row estimates for what follows (hash, not sort, aggregates): the keys are enough.
+    # Row estimates for what follows (hash, not sort, aggregates): the keys are enough, and a
+    # 9,000-row sample (statistics target 30) is as good for that as the default 30,000.
+    conn.execute("SET LOCAL default_statistics_target = 30")
     conn.execute(
         sql.SQL("ANALYZE {} (_reject, order_id, line_no, customer_id, product_id)").format(table)
     )
+    conn.execute("SET LOCAL default_statistics_target TO DEFAULT")
     conn.execute(
         sqlgen.model(
             "staging/rejected_lines.sql",
@@ -370,7 +373,13 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
                 table
             )
         with _timed("order fact"):
-            conn.execute(sqlgen.model("warehouse/fact_order.sql", scope=scope, batch_id=batch_id))
+            totals = sql.Identifier("segwise_order_totals")
+            conn.execute(
+                sqlgen.model(
+                    "warehouse/order_totals.sql", totals=totals, scope=scope, batch_id=batch_id
+                )
+            )
+            conn.execute(sqlgen.model("warehouse/fact_order.sql", totals=totals))
     batch.rows_loaded = int(ins)
     batch.rows_duplicate = int(good - ins)
     batch.count("duplicate:in_warehouse", good - ins)
