@@ -5,7 +5,7 @@
 --   final: line numbers (the mapping's, the staged position within the order, or counted
 --      here) and the rejection code (rejected_lines.sql fetches a rejected line's raw row).
 -- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
-CREATE TEMP TABLE {table} ON COMMIT DROP AS
+CREATE UNLOGGED TABLE {table} AS
 SELECT {final_columns}
 FROM (
     SELECT x._file, x._line, x._ctid, {y_columns}, {pre_reject} AS _pre_reject
