@@ -319,17 +319,6 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
         sql.SQL("ANALYZE {} (_reject, order_id, line_no, customer_id, product_id)").format(table)
     )
     conn.execute("SET LOCAL default_statistics_target TO DEFAULT")
-    conn.execute(
-        sqlgen.model(
-            "staging/rejected_lines.sql",
-            batch_id=sql.Literal(batch.batch_id),
-            files=batch.file_paths(),
-            columns=batch.codes.literal_columns(),
-            reasons=batch.codes.literal_reasons(),
-            lines=table,
-            raw=raw,
-        )
-    )
     # One pass over the lines: counts per rejection code (NULL: the good lines, with theirs).
     flags = [
         sql.SQL(", count(*) FILTER (WHERE {})").format(sql.Identifier(f"r:{r}"))
@@ -352,6 +341,8 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             batch.count(f"rejected:{batch.codes.rule(code)}", n)
     good, no_customer, returns, zero = stats[:4]
     rejected = read - good
+    if rejected:
+        _keep_rejected_lines(conn, batch, table, raw)
     malformed = sum(f.get("malformed", 0) for f in batch.files if f["source"] == lines_source)
     batch.count("kept:no_customer_id", no_customer)
     batch.count("return:total", returns)
@@ -367,9 +358,10 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     batch_id = sql.Literal(batch.batch_id)
     with _timed("facts and indexes"), _index_maintenance(conn, good, initial, batch):
         if initial:
-            ins, upd = conn.execute(
+            ins = conn.execute(
                 sqlgen.model("warehouse/fact_order_line_first.sql", lines=table, batch_id=batch_id)
-            ).fetchone()
+            ).rowcount
+            upd = 0
             scope = sql.SQL("true")  # every line in the warehouse is this batch's
         else:
             ins, upd = conn.execute(
@@ -394,6 +386,31 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     with _timed("dimensions"):
         _dimensions_from_lines(conn, batch, plan.dims_from_lines, table)
     conn.execute(sql.SQL("DROP TABLE {}").format(table))
+
+
+def _keep_rejected_lines(
+    conn: psycopg.Connection, batch: _Batch, table: sql.Identifier, raw: sql.Identifier
+) -> None:
+    # The rejected lines picked out by CREATE TABLE AS (parallel workers may scan the lines),
+    # then stored with their raw rows.
+    rejected = sql.Identifier("segwise_rejected_lines")
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {} ON COMMIT DROP AS "
+            "SELECT _file, _line, _ctid, _reject FROM {} WHERE _reject IS NOT NULL"
+        ).format(rejected, table)
+    )
+    conn.execute(
+        sqlgen.model(
+            "staging/rejected_lines.sql",
+            batch_id=sql.Literal(batch.batch_id),
+            files=batch.file_paths(),
+            columns=batch.codes.literal_columns(),
+            reasons=batch.codes.literal_reasons(),
+            rejected=rejected,
+            raw=raw,
+        )
+    )
 
 
 def _dimensions_from_lines(conn, batch: _Batch, kinds: list[str], table: sql.Identifier) -> None:

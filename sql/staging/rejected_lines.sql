@@ -1,8 +1,6 @@
 -- Keep every rejected order line with its file, line, reason and raw row (as jsonb, read back
--- from the raw table by ctid: only the few rejected lines pay for it, with a TID scan).
-WITH bad AS MATERIALIZED (
-    SELECT _file, _line, _ctid, _reject FROM {lines} WHERE _reject IS NOT NULL
-)
+-- from the raw table by ctid: only the rejected lines pay for it, with a TID scan).
+-- <rejected>: the rejected lines' _file, _line, _ctid and _reject (their code).
 INSERT INTO staging.rejected_rows (batch_id, file_path, line_number, column_name, reason, raw_row)
 SELECT {batch_id},
        ({files}::text[])[l._file],
@@ -10,6 +8,6 @@ SELECT {batch_id},
        ({columns}::text[])[l._reject],
        ({reasons}::text[])[l._reject],
        to_jsonb(r) - '_file' - '_line' - '_pos'
-FROM bad AS l
+FROM {rejected} AS l
 JOIN {raw} AS r ON r.ctid = l._ctid
-WHERE r.ctid = ANY (ARRAY(SELECT _ctid FROM bad))
+WHERE r.ctid = ANY (ARRAY(SELECT _ctid FROM {rejected}))
