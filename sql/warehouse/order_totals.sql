@@ -2,10 +2,11 @@
 -- order's lines may arrive in several batches). <scope> selects those orders' lines.
 -- A sale line: quantity > 0, unit_price > 0, not a return. return_amount is positive.
 -- CREATE TABLE AS, unlike INSERT, may scan and aggregate the lines in parallel workers;
--- fact_order.sql then upserts these (~20x fewer) rows.
+-- fact_order.sql then upserts these (~20x fewer) rows. An order's lines share these text
+-- fields (min() picks one when they do not): compared bytewise ("C"), not with the locale.
 CREATE TEMP TABLE {totals} ON COMMIT DROP AS
 SELECT l.order_id,
-       min(l.customer_id) AS customer_id,
+       min(l.customer_id COLLATE "C") AS customer_id,
        min(l.order_ts) AS order_ts,
        min(l.order_ts)::date AS order_date,
        count(*) AS n_lines,
@@ -22,12 +23,12 @@ SELECT l.order_id,
            - coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0) AS net_amount,
        sum(l.cost_amount) AS cost_amount,
        bool_and(l.is_return) AS is_return,
-       min(l.channel) AS channel,
-       min(l.platform) AS platform,
-       min(l.market) AS market,
-       min(l.country) AS country,
-       min(l.region) AS region,
-       min(l.store_id) AS store_id,
+       min(l.channel COLLATE "C") AS channel,
+       min(l.platform COLLATE "C") AS platform,
+       min(l.market COLLATE "C") AS market,
+       min(l.country COLLATE "C") AS country,
+       min(l.region COLLATE "C") AS region,
+       min(l.store_id COLLATE "C") AS store_id,
        {batch_id} AS batch_id
 FROM warehouse.fact_order_line AS l
 WHERE {scope}
