@@ -225,15 +225,57 @@ def mapped_dim_fields(dim: TargetSpec) -> list[str]:
     return names + (["attributes"] if dim.attributes else [])
 
 
+# Order-line fields that reach the lines table unchanged (returns change the amounts' signs).
+PLAIN_LINE_FIELDS = (
+    "order_id",
+    "customer_id",
+    "order_ts",
+    "product_id",
+    "unit_price",
+    "channel",
+    "platform",
+    "market",
+    "country",
+    "region",
+    "store_id",
+)
+
+
+def shared_line_fields(mapping: Mapping, kind: str) -> frozenset[str]:
+    """A dimension's fields, read from the lines, that compile to the same SQL as the line
+    field of the same name (online_retail: customer_id and country, product_id). The lines
+    table carries such a value once and the dimension reads the line column: a narrower
+    table to write and scan."""
+    lines, dim = mapping.targets[LINES], mapping.targets[kind]
+    shared = set()
+    for name in mapped_dim_fields(dim):
+        type_ = DIM_FIELDS[kind].get(name)
+        if name not in PLAIN_LINE_FIELDS or name not in lines.columns or name not in dim.columns:
+            continue
+        if type_ != ORDER_LINE_FIELDS[name]:
+            continue
+        ours = _cast(_expr(mapping, dim, dim.columns[name], f"{kind}.{name}: "), type_)
+        theirs = _cast(_expr(mapping, lines, lines.columns[name], f"order_lines.{name}: "), type_)
+        if ours == theirs:
+            shared.add(name)
+    return frozenset(shared)
+
+
 def dim_columns(
-    mapping: Mapping, dim: TargetSpec, prefix: str = "", *, mapped_only: bool = False
+    mapping: Mapping,
+    dim: TargetSpec,
+    prefix: str = "",
+    *,
+    mapped_only: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> list[sql.Composable]:
     """The dimension's fields (and attributes jsonb) as SELECT items, optionally prefixed.
-    ``mapped_only``: leave out the fields that would be constant NULLs (or '{}')."""
+    ``mapped_only``: leave out the fields that would be constant NULLs (or '{}'); ``skip``:
+    fields to leave out (the lines already carry them, see shared_line_fields)."""
     fields = DIM_FIELDS[dim.kind]
     items = []
     for name, type_ in fields.items():
-        if mapped_only and name not in dim.columns:
+        if (mapped_only and name not in dim.columns) or name in skip:
             continue
         if name in dim.columns:
             value = _cast(_expr(mapping, dim, dim.columns[name], f"{dim.kind}.{name}: "), type_)
@@ -318,9 +360,16 @@ def order_lines(
     ]
     # Only the dimension fields the mapping fills: dim_rows_from_lines reads no others, and
     # carrying constant NULL columns through every layer and into the table costs time.
+    shared = {k: shared_line_fields(mapping, k) for k in dims_from_lines}
     for kind in dims_from_lines:
         x_cols.extend(
-            dim_columns(mapping, mapping.targets[kind], DIM_PREFIX[kind], mapped_only=True)
+            dim_columns(
+                mapping,
+                mapping.targets[kind],
+                DIM_PREFIX[kind],
+                mapped_only=True,
+                skip=shared[kind],
+            )
         )
 
     ret = sql.SQL("coalesce({}, false)").format(
@@ -346,19 +395,7 @@ def order_lines(
     def signed(sale: sql.Composable, ret_value: sql.Composable) -> sql.Composable:
         return sql.SQL("CASE WHEN {r} THEN {rv} ELSE {v} END").format(r=ret, rv=ret_value, v=sale)
 
-    plain = [
-        "order_id",
-        "customer_id",
-        "order_ts",
-        "product_id",
-        "unit_price",
-        "channel",
-        "platform",
-        "market",
-        "country",
-        "region",
-        "store_id",
-    ]
+    plain = list(PLAIN_LINE_FIELDS)
     y_cols: list[sql.Composable] = [sql.SQL("x.{}").format(ident(n)) for n in plain]
     y_cols += [
         sql.SQL("{} AS is_return").format(ret),
@@ -388,7 +425,11 @@ def order_lines(
     out_names += [f"r:{r}" for r in rules]
     y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
     for kind in dims_from_lines:
-        names = [DIM_PREFIX[kind] + n for n in mapped_dim_fields(mapping.targets[kind])]
+        names = [
+            DIM_PREFIX[kind] + n
+            for n in mapped_dim_fields(mapping.targets[kind])
+            if n not in shared[kind]
+        ]
         y_cols += [sql.SQL("x.{}").format(ident(n)) for n in names]
         out_names += names
 
@@ -499,17 +540,22 @@ def dim_rows_from_lines(mapping: Mapping, kind: str, lines: sql.Identifier) -> s
     prefix = DIM_PREFIX[kind]
     dim = mapping.targets[kind]
     mapped = mapped_dim_fields(dim)
+    shared = shared_line_fields(mapping, kind)
+
+    def column(n: str) -> sql.Identifier:
+        return sql.Identifier(n if n in shared else prefix + n)
+
     cols = []
     for n, type_ in [*DIM_FIELDS[kind].items(), ("attributes", "jsonb")]:
         if n in mapped:
-            cols.append(sql.SQL("{} AS {}").format(sql.Identifier(prefix + n), sql.Identifier(n)))
+            cols.append(sql.SQL("{} AS {}").format(column(n), sql.Identifier(n)))
         elif n == "attributes":
             cols.append(sql.SQL("'{}'::jsonb AS attributes"))
         else:
             cols.append(
                 sql.SQL("NULL::{} AS {}").format(sql.SQL(_SQL_TYPES[type_]), sql.Identifier(n))
             )
-    keys = sql.SQL(", ").join(sql.Identifier(prefix + n) for n in mapped)
+    keys = sql.SQL(", ").join(column(n) for n in mapped)
     return sql.SQL(
         "SELECT {cols}, max(order_ts) AS _order, max(_file) AS _file, max(_line) AS _line "
         "FROM {lines} WHERE _reject IS NULL GROUP BY {keys}"
