@@ -10,6 +10,7 @@ role statement tolerates the role already existing or being created concurrently
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,9 @@ BEGIN
 END $$;
 """
 
-_SET_PASSWORD = """
-DO $$
-BEGIN
-    EXECUTE format('ALTER ROLE segwise_bi LOGIN PASSWORD %L',
-                   current_setting('segwise.bi_password'));
-END $$;
-"""
+# Concurrent updates of one role row from two transactions fail with this (no retry inside).
+_CONCURRENT_ROLE_UPDATE = "tuple concurrently updated"
+_ROLE_ATTEMPTS = 5
 
 _GRANTS = """
 DO $$
@@ -100,11 +97,36 @@ def apply_bi_layer(conn: Any) -> None:
     pg.execute(_CREATE_ROLE)
     password = os.environ.get(BI_PASSWORD_ENV, "")
     if password:
-        # Bound as a parameter and quoted by format(%L) server-side: never spliced into SQL here.
-        pg.execute("SELECT set_config('segwise.bi_password', %s, true)", (password,))
-        pg.execute(_SET_PASSWORD)
-        pg.execute("SELECT set_config('segwise.bi_password', '', true)")
+        _set_password(pg, password)
     pg.execute(_GRANTS)
+
+
+def _set_password(pg: psycopg.Connection, password: str) -> None:
+    """Give the role its login password as a SCRAM verifier computed here (libpq's
+    PQencryptPasswordConn, what psql's \\password does): the plain password never reaches the
+    server, so no error message or server log can show it.
+
+    The role is one row for the whole server: when databases on it upgrade at the same time,
+    the second update of that row fails once the first commits ("tuple concurrently updated");
+    it is retried from a savepoint."""
+    verifier = pg.pgconn.encrypt_password(
+        password.encode(), BI_ROLE.encode(), b"scram-sha-256"
+    ).decode()
+    statement = sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+        sql.Identifier(BI_ROLE), sql.Literal(verifier)
+    )
+    for attempt in range(1, _ROLE_ATTEMPTS + 1):
+        pg.execute("SAVEPOINT segwise_role")
+        try:
+            pg.execute(statement)
+        except psycopg.errors.InternalError_ as exc:
+            pg.execute("ROLLBACK TO SAVEPOINT segwise_role")
+            if _CONCURRENT_ROLE_UPDATE not in str(exc) or attempt == _ROLE_ATTEMPTS:
+                raise
+            time.sleep(0.1 * attempt)
+        else:
+            pg.execute("RELEASE SAVEPOINT segwise_role")
+            return
 
 
 def apply_bi_layer_if_present(conn: Any) -> None:
