@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 
 from etl.errors import ConfigurationError
 
-__all__ = ["ConfigurationError", "DATABASE_URL_ENV", "database_url"]
+__all__ = [
+    "BUILD_MAINTENANCE_WORK_MEM_ENV",
+    "BUILD_WORK_MEM_ENV",
+    "ConfigurationError",
+    "DATABASE_URL_ENV",
+    "database_url",
+    "memory_setting",
+]
 
 DATABASE_URL_ENV = "SEGWISE_DATABASE_URL"
+# Postgres memory for a warehouse build's sorts and hash aggregates (per operation and per
+# parallel worker) and for its index rebuilds; lower them for a small server.
+BUILD_WORK_MEM_ENV = "SEGWISE_BUILD_WORK_MEM"
+BUILD_MAINTENANCE_WORK_MEM_ENV = "SEGWISE_BUILD_MAINTENANCE_WORK_MEM"
+_MEMORY = re.compile(r"\d+(kB|MB|GB)")
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -19,3 +32,11 @@ def database_url(explicit: str | None = None) -> str:
             "(e.g. postgresql://user:password@127.0.0.1:5432/segwise)"
         )
     return url
+
+
+def memory_setting(env: str, default: str) -> str:
+    """A Postgres memory size (like '256MB') from the environment, checked before it is used."""
+    value = os.environ.get(env, "").strip() or default
+    if not _MEMORY.fullmatch(value):
+        raise ConfigurationError(f"{env}={value!r}: a Postgres memory size like '64MB' or '1GB'")
+    return value

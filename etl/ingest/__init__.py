@@ -56,8 +56,9 @@ def load_paths(
     progress: Progress | None = None,
 ) -> LoadResult:
     """Stage the files as one batch and build it into the warehouse (what `segwise load` does)."""
-    from etl.ingest.build import build_batch
+    from etl.ingest.build import build_batch, memory_settings
 
+    memory_settings()  # a bad setting fails here, before anything is staged
     staged = stage_paths(url, paths, layout=layout, mapping=mapping, progress=progress)
     if staged.status != "staged":
         return staged

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from etl import db
+from etl import db, settings
 from etl.errors import SegwiseError
 from etl.ingest import ledger, sqlgen
 from etl.ingest.ledger import LoadError, LoadResult
@@ -25,8 +25,6 @@ Progress = Callable[[str, int], None]
 BUILD_LOCK = 0x5E6_1001  # pg advisory lock: one warehouse build at a time
 SESSION_SETTINGS = (
     "SET LOCAL TimeZone = 'UTC'",
-    "SET LOCAL work_mem = '256MB'",
-    "SET LOCAL maintenance_work_mem = '512MB'",
     # JIT-compiled expressions and tuple deforming pay off on the big statements (~10% of the
     # typing at 1M lines); optimisation and inlining cost more than they save here.
     "SET LOCAL jit = on",
@@ -86,6 +84,7 @@ def build_warehouse(
 
 def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) -> LoadResult:
     """Build one staged batch; raises LoadError (batch marked failed) when it cannot."""
+    memory = memory_settings()
     with db.connect(url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT status, mapping, files, layout FROM staging.load_batches WHERE batch_id = %s",
@@ -108,6 +107,8 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
             with conn.transaction():
                 for stmt in SESSION_SETTINGS:
                     conn.execute(stmt)
+                for name, value in memory.items():
+                    conn.execute("SELECT set_config(%s, %s, true)", (name, value))
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUILD_LOCK,))
                 locked = conn.execute(
                     "SELECT status FROM staging.load_batches WHERE batch_id = %s FOR UPDATE",
@@ -140,6 +141,17 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
         ) from exc
     drop_raw_tables(url, batch_id)
     return ledger.fetch(url, batch_id)
+
+
+def memory_settings() -> dict[str, str]:
+    """The build's work_mem and maintenance_work_mem, from the environment or the defaults;
+    checked before the batch is touched, so a typo fails nothing."""
+    return {
+        "work_mem": settings.memory_setting(settings.BUILD_WORK_MEM_ENV, "256MB"),
+        "maintenance_work_mem": settings.memory_setting(
+            settings.BUILD_MAINTENANCE_WORK_MEM_ENV, "512MB"
+        ),
+    }
 
 
 def _check_staged_rows(conn, batch: _Batch) -> None:

@@ -190,3 +190,27 @@ def test_a_folder_loads_its_data_files_only(url, tmp_path, data_dir):
     (folder / "notes.md").write_text("ignored: not a data file")
     r = ingest.load_paths(url, [folder], layout="online_retail")
     assert r.status == "skipped"  # same content as the module's first batch
+
+
+def test_a_bad_memory_setting_fails_before_anything_is_staged(url, data_dir, monkeypatch):
+    monkeypatch.setenv("SEGWISE_BUILD_WORK_MEM", "lots")
+    before = snapshot(url)
+    batches = query(url, "SELECT count(*) FROM staging.load_batches")
+    with pytest.raises(SegwiseError, match=r"SEGWISE_BUILD_WORK_MEM='lots': a Postgres memory"):
+        ingest.load_paths(url, [data_dir / "online_retail_small.csv"], layout="online_retail")
+    assert snapshot(url) == before
+    assert query(url, "SELECT count(*) FROM staging.load_batches") == batches
+
+
+def test_the_build_applies_the_configured_memory(url, tmp_path, monkeypatch):
+    """The value reaches the build's transaction: one below Postgres's minimum (64kB) fails
+    the batch, and the warehouse is unchanged."""
+    path = write(tmp_path / "small_mem.csv", HEADER + lines("BADMEM", 3))
+    monkeypatch.setenv("SEGWISE_BUILD_WORK_MEM", "1kB")
+    err, row = failed_batch(url, lambda: ingest.load_paths(url, [path], layout="online_retail"))
+    assert "work_mem" in row["message"]
+    monkeypatch.setenv("SEGWISE_BUILD_WORK_MEM", "64MB")
+    monkeypatch.setenv("SEGWISE_BUILD_MAINTENANCE_WORK_MEM", "64MB")
+    path2 = write(tmp_path / "small_mem2.csv", HEADER + lines("WM", 3))
+    r = ingest.load_paths(url, [path2], layout="online_retail")
+    assert r.status == "succeeded" and r.rows_loaded == 3
