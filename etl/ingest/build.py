@@ -270,17 +270,7 @@ def _malformed(conn: psycopg.Connection, batch: _Batch) -> None:
 def _reject_rows(
     conn: psycopg.Connection, batch: _Batch, codes_table: sql.Identifier, source: str
 ) -> int:
-    conn.execute(
-        sqlgen.model(
-            "staging/rejected_rows.sql",
-            batch_id=sql.Literal(batch.batch_id),
-            files=batch.file_paths(),
-            columns=batch.codes.literal_columns(),
-            reasons=batch.codes.literal_reasons(),
-            codes=codes_table,
-            raw=sqlgen.raw_table(batch.batch_id, source),
-        )
-    )
+    _keep_rejected(conn, batch, codes_table, sqlgen.raw_table(batch.batch_id, source))
     rows = conn.execute(
         sql.SQL("SELECT _reject, count(*) FROM {} WHERE _reject IS NOT NULL GROUP BY 1").format(
             codes_table
@@ -354,7 +344,7 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     good, no_customer, returns, zero = stats[:4]
     rejected = read - good
     if rejected:
-        _keep_rejected_lines(conn, batch, table, raw)
+        _keep_rejected(conn, batch, table, raw)
     malformed = sum(f.get("malformed", 0) for f in batch.files if f["source"] == lines_source)
     batch.count("kept:no_customer_id", no_customer)
     batch.count("return:total", returns)
@@ -400,21 +390,22 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     conn.execute(sql.SQL("DROP TABLE {}").format(table))
 
 
-def _keep_rejected_lines(
-    conn: psycopg.Connection, batch: _Batch, table: sql.Identifier, raw: sql.Identifier
+def _keep_rejected(
+    conn: psycopg.Connection, batch: _Batch, typed: sql.Identifier, raw: sql.Identifier
 ) -> None:
-    # The rejected lines picked out by CREATE TABLE AS (parallel workers may scan the lines),
-    # then stored with their raw rows.
-    rejected = sql.Identifier("segwise_rejected_lines")
+    """Store a source's rejected rows with their raw rows. The rejected ones are picked out
+    first by CREATE TABLE AS (parallel workers may scan a large typed table)."""
+    rejected = sql.Identifier("segwise_rejected")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(rejected))
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE {} ON COMMIT DROP AS "
             "SELECT _file, _line, _ctid, _reject FROM {} WHERE _reject IS NOT NULL"
-        ).format(rejected, table)
+        ).format(rejected, typed)
     )
     conn.execute(
         sqlgen.model(
-            "staging/rejected_lines.sql",
+            "staging/rejected_rows.sql",
             batch_id=sql.Literal(batch.batch_id),
             files=batch.file_paths(),
             columns=batch.codes.literal_columns(),

@@ -1,6 +1,6 @@
 -- A line whose (order_id, line_no) appeared earlier in the batch (file order) is rejected:
 -- the first one wins. Keys are grouped with a hash aggregate, so only the duplicates are
--- sorted (rejected_lines.sql fetches their raw rows).
+-- sorted (rejected_rows.sql fetches their raw rows).
 WITH dup AS (
     SELECT order_id, line_no
     FROM {lines}

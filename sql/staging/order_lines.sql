@@ -3,7 +3,7 @@
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.
 --   y: returns made negative, gross/discount/amount defaults, the first failed check (code).
 --   final: line numbers (the mapping's, the staged position within the order, or counted
---      here) and the rejection code (rejected_lines.sql fetches a rejected line's raw row).
+--      here) and the rejection code (rejected_rows.sql fetches a rejected line's raw row).
 -- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
 CREATE UNLOGGED TABLE {table} AS
 SELECT {final_columns}
