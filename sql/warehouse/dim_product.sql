@@ -1,5 +1,6 @@
 -- Upsert products: one row per product_id from <rows> (the latest row of the batch wins).
--- A field the batch leaves empty keeps its earlier value; attributes are merged.
+-- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
+-- row is not rewritten.
 WITH written AS (
     INSERT INTO warehouse.dim_product AS d (
         product_id, product_name, category_l1, category_l2, category_l3, list_price, unit_cost,
@@ -21,6 +22,16 @@ WITH written AS (
         attributes = d.attributes || EXCLUDED.attributes,
         batch_id = EXCLUDED.batch_id,
         updated_at = now()
+    -- a row that would not change is left alone (see dim_customer.sql)
+    WHERE (d.product_name, d.category_l1, d.category_l2, d.category_l3, d.list_price,
+           d.unit_cost, d.attributes)
+          IS DISTINCT FROM
+          (coalesce(EXCLUDED.product_name, d.product_name),
+           coalesce(EXCLUDED.category_l1, d.category_l1),
+           coalesce(EXCLUDED.category_l2, d.category_l2),
+           coalesce(EXCLUDED.category_l3, d.category_l3),
+           coalesce(EXCLUDED.list_price, d.list_price), coalesce(EXCLUDED.unit_cost, d.unit_cost),
+           d.attributes || EXCLUDED.attributes)
     RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written

@@ -147,3 +147,35 @@ def test_demo_generator_output_loads(fresh_warehouse_url, tmp_path):
     day = demo.generate_day(tmp_path / "day", "2024-03-01", customers=300)
     r2 = ingest.load_paths(fresh_warehouse_url, day, layout="segwise")
     assert r2.status == "succeeded" and r2.rows_loaded > 0 and r2.rows_duplicate == 0
+
+
+def test_an_unchanged_dimension_row_is_not_rewritten(fresh_warehouse_url, data_dir, tmp_path):
+    """A daily full export of customers/products (same rows, a new file) changes nothing: no
+    row is rewritten or counted as updated; a changed row is."""
+    url = fresh_warehouse_url
+    r = ingest.load_paths(url, [data_dir / "segwise"], layout="segwise")
+    assert r.status == "succeeded"
+    before = query(url, "SELECT customer_id, xmin::text, batch_id FROM warehouse.dim_customer")
+    export = tmp_path / "export"
+    export.mkdir()
+    customers = (data_dir / "segwise" / "customers.csv").read_text(encoding="utf-8")
+    products = (data_dir / "segwise" / "products.csv").read_text(encoding="utf-8")
+    # the same rows in another order: new bytes, so a new batch
+    head, *rows = customers.strip("\n").split("\n")
+    (export / "customers.csv").write_text("\n".join([head, *reversed(rows)]) + "\n", "utf-8")
+    (export / "products.csv").write_text(products, encoding="utf-8")
+    again = ingest.load_paths(url, [export], layout="segwise")
+    assert again.status == "succeeded"
+    assert again.rule_counts.get("customers_updated", 0) == 0
+    assert again.rule_counts.get("products_updated", 0) == 0
+    assert (
+        query(url, "SELECT customer_id, xmin::text, batch_id FROM warehouse.dim_customer") == before
+    )
+    changed = customers.replace("Munich", "Augsburg")
+    assert changed != customers
+    (export / "customers.csv").write_text(changed, encoding="utf-8")
+    third = ingest.load_paths(url, [export], layout="segwise")
+    assert third.rule_counts["customers_updated"] == 1
+    assert query(url, "SELECT city FROM warehouse.dim_customer WHERE customer_id = 'C1'") == [
+        ("Augsburg",)
+    ]
