@@ -55,6 +55,12 @@ class _Batch:
     def file_paths(self) -> sql.Literal:
         return sql.Literal([f["path"] for f in self.files] or [""])
 
+    def careful(self, source: str) -> frozenset[str]:
+        """Columns that staging saw a value in that a plain cast may refuse (stage.CastCheck)."""
+        return frozenset(
+            c for f in self.files if f["source"] == source for c in f.get("careful", ())
+        )
+
     def count(self, key: str, n: int) -> None:
         if n:
             self.rule_counts[key] = self.rule_counts.get(key, 0) + int(n)
@@ -202,7 +208,12 @@ def _build(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -
 
         def typed_source(fast: bool, src=src, prefix=prefix) -> sql.Composed:
             typed = sqlgen.typed_select(
-                src, sqlgen.raw_table(batch.batch_id, src.name), batch.codes, prefix, fast=fast
+                src,
+                sqlgen.raw_table(batch.batch_id, src.name),
+                batch.codes,
+                prefix,
+                fast=fast,
+                careful=batch.careful(src.name),
             )
             return sqlgen.model(
                 "staging/source_table.sql", table=sqlgen.typed_table(src.name), typed=typed
@@ -296,7 +307,13 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
 
     def lines_statement(fast: bool) -> sql.Composed:
         plans[fast] = sqlgen.order_lines(
-            m, batch.batch_id, batch.codes, table, fast=fast, positions=positions
+            m,
+            batch.batch_id,
+            batch.codes,
+            table,
+            fast=fast,
+            careful=batch.careful(lines_source),
+            positions=positions,
         )
         return plans[fast].statement
 

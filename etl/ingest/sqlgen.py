@@ -95,9 +95,12 @@ def typed_select(
     rule_prefix: str,
     *,
     fast: bool = False,
+    careful: frozenset[str] = frozenset(),
     extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
+    ``fast``: plain casts for numbers, except the ``careful`` columns (staging saw a value in
+    them that a plain cast may refuse).
 
     Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
     columns are parsed once per distinct value and joined back: an order's lines share one
@@ -130,7 +133,9 @@ def typed_select(
             source_value: sql.Composable = rawcol
             if col.decimal == ",":  # 1.234,50 -> 1234.50
                 source_value = sql.SQL("replace(replace({}, '.', ''), ',', '.')").format(rawcol)
-            value = coerce.typed_value(source_value, col.type, list(col.formats), fast=fast)
+            value = coerce.typed_value(
+                source_value, col.type, list(col.formats), fast=fast and col.name not in careful
+            )
         inner.append(sql.SQL("{} AS {}").format(value, name))
         inner.append(sql.SQL("({} IS NOT NULL) AS {}").format(rawcol, present))
         typed = sql.SQL("t.{}").format(name)
@@ -313,6 +318,7 @@ def order_lines(
     table: sql.Identifier,
     *,
     fast: bool = False,
+    careful: frozenset[str] = frozenset(),
     positions: bool = False,
 ) -> LinesPlan:
     """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
@@ -323,7 +329,9 @@ def order_lines(
     src = mapping.sources[target.source]
     base_alias = sql.Identifier(alias_for(target.source))
     extra = ["_pos"] if positions else []
-    base = typed_select(src, raw_table(batch_id, src.name), codes, "", fast=fast, extra=extra)
+    base = typed_select(
+        src, raw_table(batch_id, src.name), codes, "", fast=fast, careful=careful, extra=extra
+    )
 
     def ident(name: str) -> sql.Identifier:
         return sql.Identifier(name)

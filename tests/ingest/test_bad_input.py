@@ -7,6 +7,7 @@ import gzip
 import shutil
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from etl import ingest
@@ -172,7 +173,33 @@ def test_unparseable_numbers_are_rejected(url, tmp_path):
     assert (r.rows_loaded, r.rows_rejected) == (3, 2)
     assert r.rule_counts["rejected:invalid_integer"] == 1
     assert r.rule_counts["rejected:invalid_number"] == 1
+    # staging saw the bad values, so only those two columns were typed the careful way and
+    # the plain-cast typing did not have to be redone
+    assert "typing:careful_path:order lines" not in r.rule_counts
+    files = batch_row(url, r.batch_id)["files"]
+    assert files[0]["careful"] == ["Quantity", "UnitPrice"]
+
+
+def test_a_plain_cast_that_still_fails_takes_the_careful_path(url, tmp_path):
+    """A batch staged without the per-column prediction (an older version, or a value Arrow
+    parses and Postgres does not): the typing is redone the careful way, same result."""
+    text = (
+        HEADER + lines("K", 3) + "K7,P7,X,two,12/5/2010 10:00,1.0,10007,France\n"
+        "K8,P8,X,1,12/5/2010 10:00,1..2,10008,France\n"
+    )
+    f = write(tmp_path / "numbers_old.csv", text)
+    staged = ingest.stage_paths(url, [f], layout="online_retail")
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "UPDATE staging.load_batches SET files = (SELECT jsonb_agg(f - 'careful') "
+            "FROM jsonb_array_elements(files) AS f) WHERE batch_id = %s",
+            (staged.batch_id,),
+        )
+    (r,) = ingest.build_warehouse(url, [staged.batch_id])
+    assert (r.status, r.rows_loaded, r.rows_rejected) == ("succeeded", 3, 2)
     assert r.rule_counts["typing:careful_path:order lines"] == 1
+    assert r.rule_counts["rejected:invalid_integer"] == 1
+    assert r.rule_counts["rejected:invalid_number"] == 1
 
 
 def test_a_batch_of_mostly_garbage_fails_whole(url, tmp_path):
