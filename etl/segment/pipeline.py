@@ -147,14 +147,17 @@ def _check_warehouse(conn: psycopg.Connection, as_of: dt.date, cfg: Mapping[str,
             f"as-of date {as_of} is before all data (first sale {first}): choose --as-of "
             f"{first} or later"
         )
-    customers = conn.execute(
-        "SELECT count(DISTINCT customer_id) FROM warehouse.fact_order "
-        "WHERE customer_id IS NOT NULL AND n_sale_lines > 0 AND order_date <= %s",
-        (as_of,),
-    ).fetchone()[0]
     cl = cfg["clustering"]
     if any(m in cfg["methods"] for m in seg_config.CLUSTER_METHODS):
         need = cl["k"] if cl["k"] is not None else cl["k_range"][1]
+        # Counted only up to need + 1 (a walk of the customer/date index that stops there): a
+        # full count(DISTINCT) took 3.6 s at 4M orders, on every run.
+        customers = conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT customer_id FROM warehouse.fact_order "
+            "WHERE customer_id IS NOT NULL AND n_sale_lines > 0 AND order_date <= %s "
+            "LIMIT %s) AS c",
+            (as_of, need + 1),
+        ).fetchone()[0]
         if customers <= need:
             raise SegwiseError(
                 f"clustering needs more customers than clusters: {customers} customers as of "

@@ -196,6 +196,10 @@ BAD = [
         "R5/F5 by A and B",
     ),
     ({"as_of": "2023-12-31"}, "before all data"),
+    (
+        {"as_of": "2024-01-02", "config": {"clustering": {"k": 8}}, "methods": "kmeans"},
+        "clustering needs more customers than clusters",
+    ),
     ({"as_of": "2024-13-01"}, "not a date"),
     ({"config": {"tiers": {"orders": {"method": "fixed", "thresholds": [5, 2]}}}}, "increasing"),
     ({"config": {"colour": "blue"}}, "unknown config setting"),
