@@ -148,28 +148,26 @@ def main() -> None:
     opts = ap.parse_args()
     as_of = opts.as_of or (DEMO_AS_OF if opts.demo else AS_OF)
 
+    name = f"segwise_bench_{uuid.uuid4().hex[:8]}"
     if opts.reuse:
         url, built = opts.reuse, {}
-    elif opts.demo:
-        name = f"segwise_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        print(f"benchmark warehouse {url}", file=sys.stderr)
-        migrate.upgrade(url)
-        built = demo_warehouse(url, opts.lines, opts.workdir)
     else:
-        name = f"segwise_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
         print(f"benchmark warehouse {url}", file=sys.stderr)
         migrate.upgrade(url)
-        t = time.perf_counter()
-        lines = warehouse.build(
-            url, customers=opts.customers, lines=opts.lines, say=lambda m: print(m, file=sys.stderr)
-        )
-        built = {"lines": lines, "build_seconds": round(time.perf_counter() - t, 1)}
+        if opts.demo:
+            built = demo_warehouse(url, opts.lines, opts.workdir)
+        else:
+            t = time.perf_counter()
+            lines = warehouse.build(
+                url,
+                customers=opts.customers,
+                lines=opts.lines,
+                say=lambda m: print(m, file=sys.stderr),
+            )
+            built = {"lines": lines, "build_seconds": round(time.perf_counter() - t, 1)}
     try:
         result = {"as_of": as_of, "customers_arg": opts.customers, **built}
         if not opts.skip_full:
