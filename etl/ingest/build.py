@@ -61,6 +61,12 @@ class _Batch:
             c for f in self.files if f["source"] == source for c in f.get("careful", ())
         )
 
+    def plain_dates(self, source: str) -> frozenset[str]:
+        """Date/time columns whose every value, in every file of the source, had the plain
+        ISO format (stage.CastCheck): typed by a cast on the fast path."""
+        sets = [set(f.get("plain_dates", ())) for f in self.files if f["source"] == source]
+        return frozenset(set.intersection(*sets)) if sets else frozenset()
+
     def count(self, key: str, n: int) -> None:
         if n:
             self.rule_counts[key] = self.rule_counts.get(key, 0) + int(n)
@@ -214,6 +220,7 @@ def _build(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -
                 prefix,
                 fast=fast,
                 careful=batch.careful(src.name),
+                plain_dates=batch.plain_dates(src.name),
             )
             return sqlgen.model(
                 "staging/source_table.sql", table=sqlgen.typed_table(src.name), typed=typed
@@ -313,6 +320,7 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             table,
             fast=fast,
             careful=batch.careful(lines_source),
+            plain_dates=batch.plain_dates(lines_source),
             positions=positions,
         )
         return plans[fast].statement

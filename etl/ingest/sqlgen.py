@@ -96,11 +96,13 @@ def typed_select(
     *,
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
+    plain_dates: frozenset[str] = frozenset(),
     extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
     ``fast``: plain casts for numbers, except the ``careful`` columns (staging saw a value in
-    them that a plain cast may refuse).
+    them that a plain cast may refuse), and for the ``plain_dates`` (every value had the
+    plain ISO format).
 
     Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
     columns are parsed once per distinct value and joined back: an order's lines share one
@@ -118,7 +120,9 @@ def typed_select(
         name = sql.Identifier(col.name)
         rawcol = sql.SQL("r.{}").format(name)
         present = sql.Identifier(f"_p:{col.name}")
-        if col.type in ("date", "timestamp"):
+        if fast and col.type in ("date", "timestamp") and col.name in plain_dates:
+            value = sql.SQL("({})::{}").format(rawcol, sql.SQL(col.type))
+        elif col.type in ("date", "timestamp"):
             alias = sql.Identifier(f"_d{i}")
             parsed = coerce.typed_value(sql.SQL("d.v"), col.type, list(col.formats))
             lookups.append(
@@ -319,6 +323,7 @@ def order_lines(
     *,
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
+    plain_dates: frozenset[str] = frozenset(),
     positions: bool = False,
 ) -> LinesPlan:
     """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
@@ -330,7 +335,14 @@ def order_lines(
     base_alias = sql.Identifier(alias_for(target.source))
     extra = ["_pos"] if positions else []
     base = typed_select(
-        src, raw_table(batch_id, src.name), codes, "", fast=fast, careful=careful, extra=extra
+        src,
+        raw_table(batch_id, src.name),
+        codes,
+        "",
+        fast=fast,
+        careful=careful,
+        plain_dates=plain_dates,
+        extra=extra,
     )
 
     def ident(name: str) -> sql.Identifier:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from etl import demo, ingest
-from tests.ingest.conftest import query
+from tests.ingest.conftest import batch_row, query
 
 D = Decimal
 
@@ -179,3 +179,27 @@ def test_an_unchanged_dimension_row_is_not_rewritten(fresh_warehouse_url, data_d
     assert query(url, "SELECT city FROM warehouse.dim_customer WHERE customer_id = 'C1'") == [
         ("Augsburg",)
     ]
+
+
+def test_clean_iso_timestamps_are_cast_not_looked_up(fresh_warehouse_url, data_dir):
+    """Staging saw only plain ISO timestamps in the day's lines: the build casts them (no
+    per-value parse and join), with the same values; the first batch's invalid 2024-02-30
+    keeps the lookup (and its rejection)."""
+    url = fresh_warehouse_url
+    first = ingest.load_paths(url, [data_dir / "segwise"], layout="segwise")
+    day = ingest.load_paths(url, [data_dir / "segwise_day"], layout="segwise")
+    metas = {
+        r.batch_id: {f["source"]: f.get("plain_dates") for f in batch_row(url, r.batch_id)["files"]}
+        for r in (first, day)
+    }
+    assert metas[first.batch_id]["order_lines"] == []
+    assert metas[day.batch_id]["order_lines"] == ["order_ts"]
+    assert metas[day.batch_id]["customers"] == ["signup_date"]
+    assert first.rule_counts["rejected:invalid_timestamp"] == 1
+    assert "typing:careful_path:order lines" not in day.rule_counts
+    assert query(url, "SELECT order_ts FROM warehouse.fact_order_line WHERE order_id = 'S6'") == [
+        (datetime(2024, 2, 2, 14, 30),)
+    ]
+    assert query(
+        url, "SELECT signup_date FROM warehouse.dim_customer WHERE customer_id = 'C4'"
+    ) == [(date(2024, 2, 2),)]
