@@ -63,6 +63,24 @@ def engine(url: str) -> Engine:
     return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
+@contextmanager
+def local_settings(conn: psycopg.Connection, settings: dict[str, str]) -> Iterator[None]:
+    """Transaction-local settings (planner switches, memory) for the statements of the block,
+    then the previous values back. Inside an open transaction only (``set_config(..., true)``).
+    """
+    before = {
+        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in settings
+    }
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+    try:
+        yield
+    finally:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+            for name, value in before.items():
+                conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
 def ident(*parts: str) -> sql.Composable:
     """A quoted (possibly schema-qualified) identifier, for names that come from config."""
     return sql.Identifier(*parts)

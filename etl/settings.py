@@ -14,6 +14,7 @@ __all__ = [
     "DATABASE_URL_ENV",
     "database_url",
     "memory_setting",
+    "memory_size",
 ]
 
 DATABASE_URL_ENV = "SEGWISE_DATABASE_URL"
@@ -34,9 +35,14 @@ def database_url(explicit: str | None = None) -> str:
     return url
 
 
-def memory_setting(env: str, default: str) -> str:
-    """A Postgres memory size (like '256MB') from the environment, checked before it is used."""
-    value = os.environ.get(env, "").strip() or default
-    if not _MEMORY.fullmatch(value):
-        raise ConfigurationError(f"{env}={value!r}: a Postgres memory size like '64MB' or '1GB'")
+def memory_size(value: object, label: str) -> str:
+    """``value`` if it is a Postgres memory size (like '256MB'), else a ConfigurationError that
+    starts with ``label`` (the setting, as the user wrote it)."""
+    if not isinstance(value, str) or not _MEMORY.fullmatch(value):
+        raise ConfigurationError(f"{label}{value!r}: a Postgres memory size like '64MB' or '1GB'")
     return value
+
+
+def memory_setting(env: str, default: str) -> str:
+    """A Postgres memory size from the environment, checked before it is used."""
+    return memory_size(os.environ.get(env, "").strip() or default, f"{env}=")

@@ -288,11 +288,9 @@ def _malformed(conn: psycopg.Connection, batch: _Batch) -> None:
 def _reject_rows(
     conn: psycopg.Connection, batch: _Batch, codes_table: sql.Identifier, source: str
 ) -> int:
-    _keep_rejected(conn, batch, codes_table, sqlgen.raw_table(batch.batch_id, source))
+    rejected = _keep_rejected(conn, batch, codes_table, sqlgen.raw_table(batch.batch_id, source))
     rows = conn.execute(
-        sql.SQL("SELECT _reject, count(*) FROM {} WHERE _reject IS NOT NULL GROUP BY 1").format(
-            codes_table
-        )
+        sql.SQL("SELECT _reject, count(*) FROM {} GROUP BY 1").format(rejected)
     ).fetchall()
     total = 0
     for code, n in rows:
@@ -341,11 +339,12 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     initial = _facts_empty(conn)
     # Row estimates for what follows (hash, not sort, aggregates): the keys are enough, and a
     # 9,000-row sample (statistics target 30) is as good for that as the default 30,000.
-    conn.execute("SET LOCAL default_statistics_target = 30")
-    conn.execute(
-        sql.SQL("ANALYZE {} (_reject, order_id, line_no, customer_id, product_id)").format(table)
-    )
-    conn.execute("SET LOCAL default_statistics_target TO DEFAULT")
+    with db.local_settings(conn, {"default_statistics_target": "30"}):
+        conn.execute(
+            sql.SQL("ANALYZE {} (_reject, order_id, line_no, customer_id, product_id)").format(
+                table
+            )
+        )
     # One pass over the lines: counts per rejection code (NULL: the good lines, with theirs).
     flags = [
         sql.SQL(", count(*) FILTER (WHERE {})").format(sql.Identifier(f"r:{r}"))
@@ -417,9 +416,10 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
 
 def _keep_rejected(
     conn: psycopg.Connection, batch: _Batch, typed: sql.Identifier, raw: sql.Identifier
-) -> None:
+) -> sql.Identifier:
     """Store a source's rejected rows with their raw rows. The rejected ones are picked out
-    first by CREATE TABLE AS (parallel workers may scan a large typed table)."""
+    first by CREATE TABLE AS (parallel workers may scan a large typed table); returns that
+    temp table (_file, _line, _ctid, _reject), valid until the next call."""
     rejected = sql.Identifier("segwise_rejected")
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(rejected))
     conn.execute(
@@ -439,6 +439,7 @@ def _keep_rejected(
             raw=raw,
         )
     )
+    return rejected
 
 
 def _dimensions_from_lines(conn, batch: _Batch, kinds: list[str], table: sql.Identifier) -> None:
@@ -449,14 +450,14 @@ def _dimensions_from_lines(conn, batch: _Batch, kinds: list[str], table: sql.Ide
     # planner overestimates the keys from its sample (an id repeats over many lines, most
     # sampled ids are seen once) and so the cost of gathering the partial groups; the
     # parallel plan is the faster one (0.2 s against 0.3 s per dimension at 1M lines).
-    conn.execute("SET LOCAL parallel_tuple_cost = 0.001")
     for kind in kinds:
         rows = sql.Identifier(f"segwise_{kind}_rows")
-        conn.execute(
-            sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS {}").format(
-                rows, sqlgen.dim_rows_from_lines(m, kind, table)
+        with db.local_settings(conn, {"parallel_tuple_cost": "0.001"}):
+            conn.execute(
+                sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS {}").format(
+                    rows, sqlgen.dim_rows_from_lines(m, kind, table)
+                )
             )
-        )
         ins_d, upd_d = conn.execute(
             sqlgen.model(
                 f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql",
@@ -466,7 +467,6 @@ def _dimensions_from_lines(conn, batch: _Batch, kinds: list[str], table: sql.Ide
         ).fetchone()
         batch.count(f"{kind}_inserted", ins_d)
         batch.count(f"{kind}_updated", upd_d)
-    conn.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
     if not sqlgen.dims_cover_line_keys(m):
         c_new, p_new = conn.execute(
             sqlgen.model("warehouse/dim_keys.sql", lines=table, batch_id=batch_id)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from etl.errors import ConfigurationError
+from etl.settings import memory_size
 
 METHODS = ("rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel")
 DEFAULT_METHODS = METHODS
@@ -148,10 +149,7 @@ def resolve(
     _check_actions(cfg["rfm"].get("actions") or {}, cfg["rfm"]["segments"], "rfm.actions")
     _check_tiers(cfg["tiers"])
     _check_clustering(cfg["clustering"])
-    if not isinstance(cfg["work_mem"], str) or not re.fullmatch(r"\d+(kB|MB|GB)", cfg["work_mem"]):
-        raise ConfigurationError(
-            f"work_mem = {cfg['work_mem']!r}: a Postgres memory size like '256MB' or '1GB'"
-        )
+    memory_size(cfg["work_mem"], "work_mem = ")
     keep = cfg["keep_customer_rows_for_dates"]
     if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
         raise ConfigurationError(

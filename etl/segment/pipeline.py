@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from etl.db import connect, transaction
+from etl.db import connect, local_settings, transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
 from etl.segment import config as seg_config
@@ -212,10 +212,8 @@ def build_features(url: str, run_id: int) -> int:
         p = {"run_id": run_id, "as_of": as_of, "window_start": window_start}
         conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_categories")
         # One sort, two streaming aggregates (see the SQL); hash aggregation back afterwards.
-        hashagg = conn.execute("SELECT current_setting('enable_hashagg')").fetchone()[0]
-        conn.execute("SELECT set_config('enable_hashagg', 'off', true)")
-        conn.execute(read_sql("segmentation/customer_categories.sql"), p)
-        conn.execute("SELECT set_config('enable_hashagg', %s, true)", (hashagg,))
+        with local_settings(conn, {"enable_hashagg": "off"}):
+            conn.execute(read_sql("segmentation/customer_categories.sql"), p)
         conn.execute("ANALYZE pg_temp.segwise_customer_categories")
         categories = conn.execute(read_sql("segmentation/customer_category_revenue.sql"), p)
         n_categories = categories.rowcount

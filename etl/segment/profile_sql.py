@@ -7,13 +7,12 @@ INSERT ... SELECT keyed by ``run_id``, so a rebuild is DELETE + INSERT in one tr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
 
-from etl.db import transaction
+from etl.db import local_settings, transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
 
@@ -69,22 +68,6 @@ def _replace(
         "SELECT pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)", (MIN_WORK_MEM,)
     ).fetchone()[0]:
         settings["work_mem"] = MIN_WORK_MEM
-    with _planner_settings(conn, settings):
+    with local_settings(conn, settings):
         cur = conn.execute(read_sql(model), {"run_id": run_id, "as_of": as_of})
     return cur.rowcount
-
-
-@contextmanager
-def _planner_settings(conn: psycopg.Connection, settings: dict[str, str]) -> Iterator[None]:
-    """Transaction-local planner settings for one statement, then the previous values back."""
-    before = {
-        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0] for name in settings
-    }
-    for name, value in settings.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
-    try:
-        yield
-    finally:
-        if not conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            for name, value in before.items():
-                conn.execute("SELECT set_config(%s, %s, true)", (name, value))
