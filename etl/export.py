@@ -54,14 +54,21 @@ class ExportedFile:
     bytes: int
 
 
-def resolve_run(conn: psycopg.Connection, as_of: dt.date | None = None) -> RunRef:
-    """The published run of ``as_of`` (default: the latest published, what ``mart`` shows)."""
+def resolve_run(
+    conn: psycopg.Connection, as_of: dt.date | None = None, run_id: int | None = None
+) -> RunRef:
+    """The published run ``run_id``, or that of ``as_of``, or the latest published one (what
+    ``mart`` shows)."""
     query = (
         "SELECT run_id, as_of_date, methods, "
         "coalesce((metrics ->> 'customer_rows_pruned')::boolean, false) "
         "FROM segmentation.runs WHERE status = 'published' "
     )
-    if as_of is None:
+    if run_id is not None:
+        row = conn.execute(query + "AND run_id = %s", (run_id,)).fetchone()
+        if row is None:
+            raise SegwiseError(f"segmentation run {run_id} is not published: nothing to export")
+    elif as_of is None:
         row = conn.execute(query + "ORDER BY as_of_date DESC, run_id DESC LIMIT 1").fetchone()
         if row is None:
             raise SegwiseError("no published segmentation run to export: run `segwise run` first")
@@ -72,20 +79,20 @@ def resolve_run(conn: psycopg.Connection, as_of: dt.date | None = None) -> RunRe
                 f"no published segmentation run for as-of date {as_of}: run `segwise run "
                 f"--as-of {as_of}` or leave out --as-of for the latest"
             )
-    run_id, run_as_of, methods, pruned = row
+    found_id, run_as_of, methods, pruned = row
     if pruned:
         raise SegwiseError(
-            f"run {run_id} ({run_as_of}) kept only per-segment results (retention "
+            f"run {found_id} ({run_as_of}) kept only per-segment results (retention "
             "keep_customer_rows_for_dates): its customer lists are gone"
         )
     prev = conn.execute(
         "SELECT m.previous_run_id, p.as_of_date FROM segmentation.segment_migrations m "
         "JOIN segmentation.runs p ON p.run_id = m.previous_run_id "
         "WHERE m.run_id = %s LIMIT 1",
-        (run_id,),
+        (found_id,),
     ).fetchone()
     return RunRef(
-        run_id=run_id,
+        run_id=found_id,
         as_of=run_as_of,
         methods=tuple(methods),
         previous_run_id=prev[0] if prev else None,
@@ -275,6 +282,7 @@ def export_run(
     folder: str | Path,
     *,
     as_of: dt.date | None = None,
+    run_id: int | None = None,
     methods: Sequence[str] | None = None,
     fmt: str = "csv",
 ) -> dict[str, Any]:
@@ -288,7 +296,7 @@ def export_run(
     files: list[ExportedFile] = []
     with connect(url) as conn:
         conn.read_only = True
-        run = resolve_run(conn, as_of)
+        run = resolve_run(conn, as_of, run_id)
         chosen = [m for m in run.methods if methods is None or m in methods]
         used: set[str] = set()
         for method in chosen:

@@ -21,7 +21,8 @@ from etl.segment.config import METHODS
 PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters")
 N_CLUSTERS_RANGE = (2, 20)
 LAYOUT_PATTERN = r"^[a-z][a-z0-9_]*$"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_DATE = re.compile(DATE_PATTERN)
 
 
 def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
@@ -31,10 +32,14 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
         "as_of": {
             "default": None,
             "type": ["null", "string"],
-            "format": "date",
-            "title": "As-of date",
-            "description": "Segment customers as of this date (YYYY-MM-DD, inclusive). Empty: "
-            "the run's data-interval end date, or today (UTC) for a manual run.",
+            # A plain text field: a date picker shows the browser's own format (mm/dd/yyyy in
+            # some locales) and would contradict the help; the pattern keeps one format.
+            "pattern": DATE_PATTERN,
+            "title": "As-of date (YYYY-MM-DD)",
+            "description": "Segment customers as of this date, inclusive; type it as YYYY-MM-DD "
+            "(e.g. 2011-12-09). Empty: the run's data-interval end date, or today (UTC) for a "
+            "manual run. A past date is segmented and published (report and exports too), but "
+            "the mart views keep showing the latest as-of date.",
         },
         "source": {
             "default": default_source,
@@ -57,10 +62,12 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
             "default": list(METHODS),
             "type": "array",
             "items": {"type": "string", "enum": list(METHODS)},
+            # `examples` makes the Airflow form render a multi-select of the known methods.
+            "examples": list(METHODS),
             "minItems": 1,
             "uniqueItems": True,
             "title": "Segmentation methods",
-            "description": "Each selected method runs as its own task, in parallel.",
+            "description": "Pick one or more; each runs as its own task, in parallel.",
         },
         "n_clusters": {
             "default": None,
