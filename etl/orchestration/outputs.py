@@ -9,10 +9,12 @@ file per segment and change list and a ``manifest.json`` written last.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from etl.db import connect
+from etl.errors import SegwiseError
 from etl.orchestration.settings import OutputSettings
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,11 @@ def write_outputs(url: str, run_id: int, settings: OutputSettings | None = None)
     from etl.segment import report  # noqa: PLC0415
 
     settings = settings or OutputSettings.from_env()
+    for variable, folder in (
+        ("SEGWISE_REPORTS_DIR", settings.reports_dir),
+        ("SEGWISE_EXPORTS_DIR", settings.exports_dir),
+    ):
+        _writable(variable, folder)
     with connect(url) as conn:
         (as_of,) = conn.execute(
             "SELECT as_of_date FROM segmentation.runs WHERE run_id = %s AND status = 'published'",
@@ -87,6 +94,19 @@ def write_outputs(url: str, run_id: int, settings: OutputSettings | None = None)
         "files": len(manifest["files"]),
         "previous_run_id": manifest["previous_run_id"],
     }
+
+
+def _writable(variable: str, folder: Path) -> None:
+    """One readable error instead of a traceback deep in a writer."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SegwiseError(f"{variable}={folder}: cannot create it ({exc.strerror})") from exc
+    if not os.access(folder, os.W_OK):
+        raise SegwiseError(
+            f"{variable}={folder} is not writable by uid {os.getuid()}: with docker compose set "
+            "AIRFLOW_UID=$(id -u) in .env (or make the host folder writable)"
+        )
 
 
 def watch(url: str, run_id: int) -> list[str]:
