@@ -54,9 +54,8 @@ def airflow_deployment(tmp_path_factory, smtp_sink):
 
 
 def _asset_events(d) -> list[dict]:
-    return d.api_json(
-        "GET", "/assets/events", params={"source_dag_id": DAG_ID, "limit": 100}
-    )["asset_events"]
+    params = {"source_dag_id": DAG_ID, "limit": 100}
+    return d.api_json("GET", "/assets/events", params=params)["asset_events"]
 
 
 def _wait_for_sync_runs(d, count: int, timeout: float = 300) -> list[dict]:

@@ -114,3 +114,29 @@ def test_thresholds_and_output_settings_from_env() -> None:
         {"SEGWISE_EXPORT_METHODS": "rfm, tiers", "SEGWISE_REPORTS_DIR": "/x"}
     )
     assert s.export_methods == ("rfm", "tiers") and s.reports_dir == Path("/x")
+
+
+def test_warnings_are_mailed_through_the_smtp_notifier(monkeypatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from etl.orchestration import alerts
+    from tests.airflow.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", sink.connection_uri)
+        dags = Path(__file__).resolve().parents[2] / "dags"
+        dag = DagBag(dag_folder=str(dags), safe_mode=False).dags["customer_segmentation"]
+        on = alerts.AlertSettings(email_to=("ops@example.com",), email_from="s@example.com")
+        context = {"dag": dag, "run_id": "manual__w"}
+        assert alerts.send_warnings(on, context, ["volume: <0> lines"]) == 1
+        mail = sink.wait_for("data warnings: customer_segmentation manual__w", timeout=30)
+        assert "volume: &lt;0&gt; lines" in mail.get_body().get_content()
+        # off by default, and warnings can be switched off on their own
+        assert alerts.send_warnings(alerts.AlertSettings(), context, ["x"]) == 0
+        quiet = alerts.AlertSettings(email_to=("ops@example.com",), warn=False)
+        assert alerts.send_warnings(quiet, context, ["x"]) == 0
+        assert len(sink.messages) == 1
+    finally:
+        sink.stop()
