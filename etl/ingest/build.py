@@ -95,7 +95,29 @@ def build_warehouse(
 
 
 def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) -> LoadResult:
-    """Build one staged batch; raises LoadError (batch marked failed) when it cannot."""
+    """Build one staged batch, after any older staged batch (batches apply in the order they
+    were staged); raises LoadError (batch marked failed) when it cannot. An older batch that
+    fails is marked failed and does not stop this one."""
+    with db.connect(url, autocommit=True) as conn:
+        older = [
+            r[0]
+            for r in conn.execute(
+                "SELECT batch_id FROM staging.load_batches "
+                "WHERE status = 'staged' AND batch_id < %s ORDER BY batch_id",
+                (batch_id,),
+            ).fetchall()
+        ]
+    for bid in older:
+        if progress:
+            progress(f"building the older staged batch {bid} first", 0)
+        try:
+            _build_one(url, bid, progress=progress)
+        except LoadError as exc:
+            log.warning("older staged batch %s failed: %s", bid, exc)
+    return _build_one(url, batch_id, progress=progress)
+
+
+def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> LoadResult:
     memory = memory_settings()
     with db.connect(url, autocommit=True) as conn:
         row = conn.execute(

@@ -76,6 +76,17 @@ class Codes:
         return self.items[code - 1][2]
 
 
+def is_sale(mapping: Mapping | None, line: str) -> sql.Composed:
+    """Whether an order line is a sale: THE definition, used to fill fact_order_line.is_sale
+    (and by the migration that backfilled it). ``line``: the alias of a relation with the
+    canonical quantity, unit_price and is_return (returns already negative). ``mapping``: the
+    layout, for a layout option that widens what counts as a sale."""
+    a = sql.Identifier(line)
+    return sql.SQL(
+        "coalesce({a}.quantity > 0 AND {a}.unit_price > 0 AND NOT {a}.is_return, false)"
+    ).format(a=a)
+
+
 def raw_table(batch_id: int, source: str) -> sql.Identifier:
     return sql.Identifier("staging", f"raw_{batch_id}_{source}")
 
@@ -510,6 +521,7 @@ def order_lines(
     final = [sql.SQL("y._file"), sql.SQL("y._line"), sql.SQL("y._ctid")]
     final += [sql.SQL("y.{}").format(ident(n)) for n in out_names]
     final += [
+        sql.SQL("{} AS is_sale").format(is_sale(mapping, "y")),
         sql.SQL("{} AS line_no").format(line_no),
         sql.SQL("y._pre_reject AS _reject"),
     ]
