@@ -67,6 +67,17 @@ class _Batch:
         sets = [set(f.get("plain_dates", ())) for f in self.files if f["source"] == source]
         return frozenset(set.intersection(*sets)) if sets else frozenset()
 
+    def typed_dates(self, source: str) -> frozenset[str]:
+        """Date/time columns that every file of the source gave typed (Parquet): cast."""
+        sets = [set(f.get("typed_dates", ())) for f in self.files if f["source"] == source]
+        return frozenset(set.intersection(*sets)) if sets else frozenset()
+
+    def iso_dates(self, source: str) -> frozenset[str]:
+        """Date/time columns that some files gave typed, others as text: the typed values'
+        ISO text is accepted besides the layout's formats."""
+        sets = [set(f.get("typed_dates", ())) for f in self.files if f["source"] == source]
+        return frozenset(set().union(*sets) - self.typed_dates(source)) if sets else frozenset()
+
     def count(self, key: str, n: int) -> None:
         if n:
             self.rule_counts[key] = self.rule_counts.get(key, 0) + int(n)
@@ -243,6 +254,8 @@ def _build(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -
                 fast=fast,
                 careful=batch.careful(src.name),
                 plain_dates=batch.plain_dates(src.name),
+                typed_dates=batch.typed_dates(src.name),
+                iso_dates=batch.iso_dates(src.name),
             )
             return sqlgen.model(
                 "staging/source_table.sql", table=sqlgen.typed_table(src.name), typed=typed
@@ -341,6 +354,8 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             fast=fast,
             careful=batch.careful(lines_source),
             plain_dates=batch.plain_dates(lines_source),
+            typed_dates=batch.typed_dates(lines_source),
+            iso_dates=batch.iso_dates(lines_source),
             positions=positions,
         )
         return plans[fast].statement

@@ -52,10 +52,18 @@ class FileReader:
     header_map: dict[str, str | None] = field(default_factory=dict)
     malformed: list[Malformed] = field(default_factory=list)
     rows: int = 0
+    typed_dates: list[str] = field(default_factory=list)  # columns a Parquet type dates
 
     def open(self) -> FileReader:
         self.header = read_header(self.file, self.source.format)
         self.header_map = match_columns(str(self.file.path), self.source, self.header)
+        if self.file.parquet:
+            schema = pq.ParquetFile(str(self.file.path)).schema_arrow
+            self.typed_dates = sorted(
+                col
+                for col, header in self.header_map.items()
+                if header is not None and _is_date_type(schema.field(header).type)
+            )
         return self
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -205,10 +213,9 @@ class FileReader:
                 n = batch.num_rows
                 if n == 0:
                     continue
-                arrays = [
-                    a if a.type == pa.string() else a.cast(pa.string()) for a in batch.columns
-                ]
-                batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+                batch = pa.RecordBatch.from_arrays(
+                    [parquet_text(a) for a in batch.columns], names=batch.schema.names
+                )
                 lines = np.arange(next_line, next_line + n, dtype=np.int64)
                 next_line += n
                 self.rows += n
@@ -254,6 +261,27 @@ class FileReader:
         if "gzip" in msg.lower() or "compress" in msg.lower():
             return InputError(f"{path}: cannot decompress: {msg}")
         return InputError(f"{path}: cannot parse as CSV: {msg}")
+
+
+def _is_date_type(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_timestamp(t) or pa.types.is_date(t)
+
+
+def parquet_text(values: pa.Array) -> pa.Array:
+    """A typed Parquet column as the text PostgreSQL casts back to the same value: timestamps
+    (any unit, with a time zone converted to UTC) as ISO with at most microseconds (what a
+    timestamp holds), dates as ISO, decimals, integers and floats exactly, dictionary strings
+    decoded. The build casts date/time columns that came typed directly, whatever the
+    layout's ``formats`` say (stage records them per file as ``typed_dates``)."""
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    t = values.type
+    if pa.types.is_timestamp(t):
+        unit = "us" if t.unit == "ns" else t.unit
+        values = values.cast(pa.timestamp(t.unit)).cast(pa.timestamp(unit), safe=False)
+    return values if t == pa.string() else values.cast(pa.string())
 
 
 def block_size() -> int:

@@ -108,12 +108,16 @@ def typed_select(
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
     plain_dates: frozenset[str] = frozenset(),
+    typed_dates: frozenset[str] = frozenset(),
+    iso_dates: frozenset[str] = frozenset(),
     extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
     ``fast``: plain casts for numbers, except the ``careful`` columns (staging saw a value in
     them that a plain cast may refuse), and for the ``plain_dates`` (every value had the
-    plain ISO format).
+    plain ISO format). ``typed_dates``: date/time columns every file gave typed (Parquet),
+    always cast, whatever the formats; ``iso_dates``: some files gave them typed, so ISO is
+    accepted besides the formats.
 
     Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
     columns are parsed once per distinct value and joined back: an order's lines share one
@@ -131,11 +135,16 @@ def typed_select(
         name = sql.Identifier(col.name)
         rawcol = sql.SQL("r.{}").format(name)
         present = sql.Identifier(f"_p:{col.name}")
-        if fast and col.type in ("date", "timestamp") and col.name in plain_dates:
+        formats = list(col.formats)
+        if col.name in iso_dates and not any(f.pg_format is None for f in formats):
+            formats.append(coerce.compile_format("iso"))
+        if col.type in ("date", "timestamp") and (
+            col.name in typed_dates or (fast and col.name in plain_dates)
+        ):
             value = sql.SQL("({})::{}").format(rawcol, sql.SQL(col.type))
         elif col.type in ("date", "timestamp"):
             alias = sql.Identifier(f"_d{i}")
-            parsed = coerce.typed_value(sql.SQL("d.v"), col.type, list(col.formats))
+            parsed = coerce.typed_value(sql.SQL("d.v"), col.type, formats)
             lookups.append(
                 sql.SQL(
                     "LEFT JOIN (SELECT d.v, {parsed} AS p "
@@ -167,7 +176,7 @@ def typed_select(
             code = codes.add(
                 f"{rule_prefix}invalid_{col.type}",
                 col.name,
-                f"{col.name}: {coerce.describe(col.type, list(col.formats))}",
+                f"{col.name}: {coerce.describe(col.type, formats)}",
             )
             checks.append(
                 sql.SQL("WHEN t.{} AND {} IS NULL THEN {}").format(
@@ -335,6 +344,8 @@ def order_lines(
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
     plain_dates: frozenset[str] = frozenset(),
+    typed_dates: frozenset[str] = frozenset(),
+    iso_dates: frozenset[str] = frozenset(),
     positions: bool = False,
 ) -> LinesPlan:
     """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
@@ -353,6 +364,8 @@ def order_lines(
         fast=fast,
         careful=careful,
         plain_dates=plain_dates,
+        typed_dates=typed_dates,
+        iso_dates=iso_dates,
         extra=extra,
     )
 

@@ -283,6 +283,7 @@ def _stage(
                     meta["careful"] = sorted(check.flagged)
                     meta["plain_dates"] = check.plain_dates
                     if reader is not None:
+                        meta["typed_dates"] = reader.typed_dates
                         meta["malformed"] = len(reader.malformed)
                         meta["columns"] = reader.header_map
                         malformed_rows += [
