@@ -149,11 +149,22 @@ def _load(args: argparse.Namespace) -> int:
     )
     if result.status == "staged" and not args.stage_only:
         result = build_batch(url, result.batch_id, progress=progress)
-    _print_summary(result, time.monotonic() - started)
+    _print_summary(result, time.monotonic() - started, _examples(url, result))
     return 0
 
 
-def _print_summary(r, seconds: float) -> None:
+def _examples(url: str, r) -> list[tuple[int, str]]:
+    """The first rejected value per reason, for the summary."""
+    from etl import db
+    from etl.ingest import ledger
+
+    if not r.rows_rejected or r.batch_id is None:
+        return []
+    with db.connect(url, autocommit=True) as conn:
+        return ledger.first_rejections(conn, r.batch_id, 5)
+
+
+def _print_summary(r, seconds: float, examples: list[tuple[int, str]] = ()) -> None:
     print(f"batch {r.batch_id}: {r.status} ({r.layout}, {seconds:.1f} s)")
     if r.status == "skipped":
         print(f"  {r.message}")
@@ -167,6 +178,8 @@ def _print_summary(r, seconds: float) -> None:
     print(f"  rejected         {r.rows_rejected:>12,}", end="")
     if r.rows_rejected:
         print(f"   (staging.rejected_rows WHERE batch_id = {r.batch_id})")
+        for n, text in examples:
+            print(f"    {n:>8,}x {text}")
     else:
         print()
     rules = {k: v for k, v in sorted(r.rule_counts.items()) if k != "build_seconds"}
@@ -187,7 +200,7 @@ def _build(args: argparse.Namespace) -> int:
     if not results:
         print("no staged batches: nothing to build")
     for r in results:
-        _print_summary(r, time.monotonic() - started)
+        _print_summary(r, time.monotonic() - started, _examples(url, r))
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise SegwiseError(

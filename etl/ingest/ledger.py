@@ -193,6 +193,31 @@ def set_status(
     )
 
 
+def first_rejections(conn, batch_id: int, limit: int = 3) -> list[tuple[int, str]]:
+    """(count, text) per rejection reason, most frequent first; the text quotes the first
+    offending value with its file, line and column: 12x InvoiceDate: not a date/time in format
+    iso (first: a.csv line 7, column InvoiceDate: 'someday')."""
+    rows = conn.execute(
+        """
+        SELECT n, reason, file_path, line_number, column_name,
+               coalesce(raw_row ->> column_name, raw_row ->> 'text')
+        FROM (
+            SELECT r.*, count(*) OVER (PARTITION BY reason) AS n,
+                   row_number() OVER (PARTITION BY reason ORDER BY file_path, line_number) AS k
+            FROM staging.rejected_rows AS r WHERE batch_id = %s
+        ) AS x
+        WHERE k = 1 ORDER BY n DESC, reason LIMIT %s
+        """,
+        (batch_id, limit),
+    ).fetchall()
+    out = []
+    for n, reason, path, line, column, value in rows:
+        where = f"{path} line {line}" + (f", column {column}" if column else "")
+        shown = repr(value[:80]) if value is not None else "(empty)"
+        out.append((int(n), f"{reason} (first: {where}: {shown})"))
+    return out
+
+
 def fail(url: str, batch_id: int, message: str) -> None:
     with db.connect(url, autocommit=True) as conn:
         set_status(conn, batch_id, "failed", message=message[:4000])

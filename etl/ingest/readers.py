@@ -18,7 +18,7 @@ import csv
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -53,9 +53,14 @@ class FileReader:
     malformed: list[Malformed] = field(default_factory=list)
     rows: int = 0
     typed_dates: list[str] = field(default_factory=list)  # columns a Parquet type dates
+    fmt: ReadFormat = field(default_factory=ReadFormat)  # the source's, encoding per file
+    encoding_note: str = ""  # why this file is read in another encoding than the layout's
 
     def open(self) -> FileReader:
-        self.header = read_header(self.file, self.source.format)
+        self.fmt = self.source.format
+        if not self.file.parquet:
+            self.fmt, self.encoding_note = file_encoding(self.file, self.source.format)
+        self.header = read_header(self.file, self.fmt)
         self.header_map = match_columns(str(self.file.path), self.source, self.header)
         if self.file.parquet:
             schema = pq.ParquetFile(str(self.file.path)).schema_arrow
@@ -83,7 +88,7 @@ class FileReader:
     # -- CSV
 
     def _csv(self) -> Iterator[pa.RecordBatch]:
-        fmt = self.source.format
+        fmt = self.fmt
         wanted = [h for h in self.header_map.values() if h is not None]
         pending: list[int] = []
         # pyarrow ignores an exception raised in the handler: it is kept, raised after the batch
@@ -171,7 +176,7 @@ class FileReader:
         """Refuse what would be lost or garbled silently: a value holding a line break when
         values may not span lines (a quote opened and never closed swallowed the lines after
         it), and a NUL byte (PostgreSQL text cannot hold one)."""
-        fmt = self.source.format
+        fmt = self.fmt
         for name, values in zip(batch.schema.names, batch.columns, strict=True):
             if values.null_count == len(values):
                 continue
@@ -189,12 +194,12 @@ class FileReader:
 
     def _quote_error(self, near_line: int | None) -> InputError:
         """The one message for a broken quote, whichever way the CSV reader tripped on it."""
-        found = locate_open_quote(self.file, self.source.format)
+        found = locate_open_quote(self.file, self.fmt)
         line, text = found if found else (near_line, "")
         shown = f": {text[:80]!r}" if text else ""
         return InputError(
             f"{self.file.path}: line {line}: a quoted field opens with "
-            f"{self.source.format.quote} and is not closed on that line{shown}; fix the "
+            f"{self.fmt.quote} and is not closed on that line{shown}; fix the "
             "quoting (a quote inside a quoted value is written twice), or set the layout's "
             "format.newlines_in_values: true if values really span lines. Nothing was loaded"
         )
@@ -241,13 +246,14 @@ class FileReader:
         msg = str(exc)
         path = self.file.path
         if "invalid UTF8" in msg or isinstance(exc, UnicodeDecodeError):
-            where = locate_bad_bytes(self.file, self.source.format)
+            where = locate_bad_bytes(self.file, self.fmt)
             return InputError(
-                f"{path}: not valid {self.source.format.encoding} text{where}; set the layout's "
+                f"{path}: not valid {self.fmt.encoding} text{where}; set the layout's "
                 "format.encoding (e.g. latin-1 or cp1252) to the file's real encoding"
+                + (f" ({self.encoding_note}, in its first 4 MB)" if self.encoding_note else "")
             )
         if "out of sync" in msg or "straddl" in msg:
-            if locate_open_quote(self.file, self.source.format):
+            if locate_open_quote(self.file, self.fmt):
                 return self._quote_error(None)
             if "straddl" in msg:
                 long_line = locate_long_line(self.file, block_size())
@@ -261,6 +267,42 @@ class FileReader:
         if "gzip" in msg.lower() or "compress" in msg.lower():
             return InputError(f"{path}: cannot decompress: {msg}")
         return InputError(f"{path}: cannot parse as CSV: {msg}")
+
+
+SNIFF_BYTES = 4 << 20
+_UTF = ("utf-8", "utf-16", "utf-32", "utf-8-sig", "utf-16-le", "utf-16-be", "utf-32-le")
+
+
+def file_encoding(file: InputFile, fmt: ReadFormat) -> tuple[ReadFormat, str]:
+    """The format to read one CSV file with, and a note when its encoding is not the layout's.
+    A UTF-8 byte-order mark means UTF-8 whatever the layout says. Under a layout with a
+    single-byte encoding (latin-1, cp1252), a file whose first 4 MB hold non-ASCII text that
+    is valid UTF-8 is UTF-8 (latin-1 text is practically never valid UTF-8): it is read as
+    UTF-8 instead of as mojibake, and the note says so."""
+    layout = codecs.lookup(fmt.encoding).name
+    if layout in _UTF:
+        return fmt, ""
+    try:
+        with _open_text_bytes(file) as raw:
+            head = raw.read(SNIFF_BYTES)
+    except (OSError, EOFError):
+        return fmt, ""
+    if head.startswith(codecs.BOM_UTF8):
+        why = "it starts with a UTF-8 byte-order mark"
+    elif not head.isascii() and _valid_utf8(head):
+        why = "its text is valid UTF-8 with non-ASCII characters"
+    else:
+        return fmt, ""
+    note = f"{file.path}: read as UTF-8, not the layout's {fmt.encoding}: {why}"
+    return replace(fmt, encoding="utf-8"), note
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_date_type(t: pa.DataType) -> bool:

@@ -172,6 +172,20 @@ def typed_select(
                 f"{rule_prefix}missing_value", col.name, f"{col.name}: empty, but required"
             )
             checks.append(sql.SQL("WHEN NOT t.{} THEN {}").format(present, sql.Literal(code)))
+        if col.type == "integer" and not (fast and col.name not in careful):
+            # a whole number that does not fit an integer says so, not "not an integer"
+            number = sql.Identifier(f"_n:{col.name}")
+            inner.append(sql.SQL("staging.parse_number({}) AS {}").format(rawcol, number))
+            code = codes.add(
+                f"{rule_prefix}integer_out_of_range",
+                col.name,
+                f"{col.name}: a whole number outside the integer range -2147483648..2147483647",
+            )
+            checks.append(
+                sql.SQL("WHEN t.{p} AND t.{c} IS NULL AND t.{n} = trunc(t.{n}) THEN {code}").format(
+                    p=present, c=name, n=number, code=sql.Literal(code)
+                )
+            )
         if col.type not in ("text", "id"):
             code = codes.add(
                 f"{rule_prefix}invalid_{col.type}",
@@ -377,6 +391,11 @@ def order_lines(
     for name, type_ in ORDER_LINE_FIELDS.items():
         if name in mapped:
             value = _cast(_expr(mapping, target, mapped[name], f"order_lines.{name}: "), type_)
+        elif name == "unit_price" and "amount" in mapped:  # none on a zero-quantity line
+            value = sql.SQL("(abs({}) / NULLIF(abs({}), 0))").format(
+                _cast(_expr(mapping, target, mapped["amount"], "order_lines.amount: "), type_),
+                _cast(_expr(mapping, target, mapped["quantity"], "order_lines.quantity: "), type_),
+            )
         elif name == "discount_amount":
             value = sql.SQL("0::numeric")
         else:
@@ -423,12 +442,18 @@ def order_lines(
     # so a return's discount still reduces what is refunded: amount = -(|q| * price - |d|).
     mapped_gross = "gross_amount" in mapped
     mapped_amount = "amount" in mapped
-    gross = sql.SQL("x.gross_amount" if mapped_gross else "(x.quantity * x.unit_price)")
+    # with the amount given, a zero-quantity line may have no unit price: its gross is 0
+    price = sql.SQL("coalesce(x.unit_price, 0)" if mapped_amount else "x.unit_price")
+    gross = (
+        sql.SQL("x.gross_amount") if mapped_gross else sql.SQL("(x.quantity * {})").format(price)
+    )
     amount = (
         sql.SQL("x.amount") if mapped_amount else sql.SQL("({} - x.discount_amount)").format(gross)
     )
-    gross_ret = sql.SQL(
-        "-abs(x.gross_amount)" if mapped_gross else "-(abs(x.quantity) * x.unit_price)"
+    gross_ret = (
+        sql.SQL("-abs(x.gross_amount)")
+        if mapped_gross
+        else sql.SQL("-(abs(x.quantity) * {})").format(price)
     )
     amount_ret = (
         sql.SQL("-abs(x.amount)")
@@ -490,17 +515,22 @@ def order_lines(
         )
         return f" (no matching row in {', '.join(joined)}?)" if joined else ""
 
+    price_text = mapped.get("unit_price") or mapped["amount"]  # the price is amount / quantity
+    # a line whose amount is given needs no unit price when its quantity is zero (it is kept,
+    # counted as kept:zero_quantity)
+    priced = " AND x.quantity <> 0" if mapped_amount else ""
     for name in ("order_id", "order_ts", "quantity", "unit_price"):
+        text = price_text if name == "unit_price" else mapped[name]
         need(
-            f"x.{name} IS NULL",
+            f"x.{name} IS NULL" + (priced if name == "unit_price" else ""),
             f"missing_{name}",
-            _column_of(mapped[name], name),
-            f"{name}: empty or not computable from {mapped[name]!r}{unmatched(mapped[name])}",
+            _column_of(text, name),
+            f"{name}: empty or not computable from {text!r}{unmatched(text)}",
         )
     need(
-        "x.unit_price <= 0",
+        "x.unit_price <= 0" + priced,
         "non_positive_price",
-        _column_of(mapped["unit_price"], "unit_price"),
+        _column_of(price_text, "unit_price"),
         "unit_price: zero or negative price",
     )
     for name in ("gross_amount", "discount_amount", "amount"):
@@ -553,10 +583,10 @@ def order_lines(
 
 
 def _column_of(expression: str, target: str) -> str:
-    """The source column a target is read from, when it is a plain column; else the target."""
+    """The source column a target is computed from, when it reads one column; else the target
+    (rejected_rows.column_name: the raw value shown for a rejection is that column's)."""
     refs = columns_in(expression)
-    bare = expression.strip().strip('"')
-    if len(refs) == 1 and bare in (refs[0][1], f"{refs[0][0]}.{refs[0][1]}"):
+    if len({r[1] for r in refs}) == 1:  # number(Description): the value to show is Description's
         return refs[0][1]
     return target
 

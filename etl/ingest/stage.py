@@ -8,6 +8,7 @@ that creates the raw tables, so a crash leaves either both or neither.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import LINES, Mapping, SourceSpec
 from etl.ingest.readers import FileReader
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 _WRITE_OPTS = pacsv.WriteOptions(include_header=False, batch_size=8192)
 
@@ -284,6 +286,11 @@ def _stage(
                     meta["plain_dates"] = check.plain_dates
                     if reader is not None:
                         meta["typed_dates"] = reader.typed_dates
+                        if reader.encoding_note:
+                            meta["encoding"] = reader.fmt.encoding
+                            log.warning("%s", reader.encoding_note)
+                            if progress is not None:
+                                progress(f"note: {reader.encoding_note}", 0)
                         meta["malformed"] = len(reader.malformed)
                         meta["columns"] = reader.header_map
                         malformed_rows += [
