@@ -47,7 +47,7 @@ ORDER_LINE_FIELDS: dict[str, str] = {
     "region": "text",
     "store_id": "text",
 }
-ORDER_LINE_REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")
+ORDER_LINE_REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")  # or amount for price
 CUSTOMER_FIELDS: dict[str, str] = {
     "customer_id": "text",
     "gender": "text",
@@ -300,7 +300,6 @@ def from_document(doc: dict[str, Any], *, origin: str = "mapping") -> Mapping:
     if not isinstance(frac, int | float) or not 0 <= frac <= 1:
         err.add("max_rejected_fraction: a number between 0 and 1")
         frac = 0.5
-    err.raise_if_any()
     mapping = Mapping(
         name=name,
         description=str(doc.get("description") or "").strip(),
@@ -310,7 +309,13 @@ def from_document(doc: dict[str, Any], *, origin: str = "mapping") -> Mapping:
         max_rejected_fraction=float(frac),
         document=doc,
     )
-    _check_expressions(mapping, err)
+    if sources and targets:  # every problem at once, the expressions' too
+        try:
+            _check_expressions(mapping, err)
+        except (KeyError, ConfigurationError) as exc:  # a name an earlier error left undefined
+            if not err.items:
+                raise
+            del exc
     err.raise_if_any()
     return mapping
 
@@ -343,10 +348,9 @@ def _read_format(d: Any, base: ReadFormat, err: _Errors, where: str) -> ReadForm
         err.add(f"{where}.delimiter: one character (use \\t for tab)")
         delim = base.delimiter
     enc = str(d.get("encoding", base.encoding))
-    try:
-        codecs.lookup(enc)
-    except LookupError:
-        err.add(f"{where}.encoding: unknown encoding {enc!r}")
+    problem = _encoding_problem(enc)
+    if problem:
+        err.add(f"{where}.encoding: {problem}")
         enc = base.encoding
     quote = d.get("quote", base.quote)
     if not isinstance(quote, str) or len(quote) != 1:
@@ -359,6 +363,23 @@ def _read_format(d: Any, base: ReadFormat, err: _Errors, where: str) -> ReadForm
         header=bool(d.get("header", base.header)),
         newlines_in_values=bool(d.get("newlines_in_values", base.newlines_in_values)),
     )
+
+
+def _encoding_problem(enc: str) -> str:
+    """Why a file encoding cannot be used to read CSV text ('' when it can)."""
+    try:
+        info = codecs.lookup(enc)
+    except LookupError:
+        return f"unknown encoding {enc!r}"
+    if not getattr(info, "_is_text_encoding", True):
+        return f"{enc!r} is not a text encoding (e.g. utf-8, latin-1, cp1252)"
+    try:
+        sample = "InvoiceNo,Qty\r\nA1,2\n"
+        if sample.encode(enc).decode(enc) != sample:
+            raise ValueError
+    except (UnicodeError, ValueError):
+        return f"{enc!r} cannot encode plain CSV text (e.g. use utf-8, latin-1, cp1252)"
+    return ""
 
 
 def _read_source(name: str, d: Any, fmt: ReadFormat, err: _Errors) -> SourceSpec | None:
@@ -485,6 +506,8 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
         err.add(f"{where}.columns.{key}: required")
     if kind == LINES:
         for k in ORDER_LINE_REQUIRED:
+            if k == "unit_price" and "amount" in columns:
+                continue  # the line amount is given: the unit price is amount / quantity
             if k not in columns:
                 err.add(f"{where}.columns.{k}: required for order lines")
     attributes = d.get("attributes") or {}
