@@ -26,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="segment the customers as of a date (features, methods, profiles, publish)",
         description="Compute customer features as of a date in the warehouse, label every "
-        "customer with each method, build the profiles and publish the run to the mart views "
-        "(replacing any earlier run of the same date atomically).",
+        "customer with each method, build the profiles, run the data-quality checks and "
+        "publish the run to the mart views (replacing any earlier run of the same date "
+        "atomically). Methods of the date's published run that this run does not compute are "
+        "kept (carried forward) unless --replace is given.",
     )
     add_database_option(run)
     run.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -42,6 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-publish",
         action="store_true",
         help="compute and keep the run as 'succeeded' without making it visible",
+    )
+    run.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop the date's published results of methods not in --methods (default: keep)",
     )
     run.set_defaults(func=_run)
 
@@ -80,13 +87,19 @@ def _run(args: argparse.Namespace) -> int:
         trigger=args.trigger,
         publish_result=not args.no_publish,
         progress=say,
+        replace=args.replace,
     )
     with connect(url) as conn:
-        status, counts = conn.execute(
-            "SELECT status, row_counts->>'customers' FROM segmentation.runs WHERE run_id = %s",
+        row = conn.execute(
+            "SELECT status, row_counts->>'customers', metrics->'carried_forward' "
+            "FROM segmentation.runs WHERE run_id = %s",
             (run_id,),
         ).fetchone()
+    status, counts, carried = row
     print(f"run {run_id} {status}: {counts} customers segmented as of {args.as_of}")
+    if carried:
+        kept = ", ".join(f"{m} (from run {r})" for m, r in carried.items())
+        print(f"kept the published results of {kept}; --replace drops them")
     return 0
 
 

@@ -241,9 +241,9 @@ def profiles(url: str, run_id: int) -> None:
 
 
 def quality_checks(url: str, run_id: int) -> list[dict[str, Any]]:
-    from etl import quality  # noqa: PLC0415
+    from etl.segment import pipeline  # noqa: PLC0415 - the same checks `segwise run` runs
 
-    return [asdict(c) for c in quality.assert_quality(url, run_id)]
+    return [asdict(c) for c in pipeline.check_quality(url, run_id)]
 
 
 def publish(url: str, run_id: int) -> None:

@@ -51,6 +51,15 @@ BEGIN
     EXCEPTION WHEN insufficient_privilege THEN
         RAISE NOTICE 'segwise: not owner of schema public; CREATE on it left as it is';
     END;
+    -- Temporary tables only for the pipeline's own role (it builds with them), not for PUBLIC
+    -- and so not for segwise_bi, whatever server the warehouse is on.
+    BEGIN
+        EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), current_user);
+        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM segwise_bi', current_database());
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'segwise: not owner of the database; TEMPORARY on it left as it is';
+    END;
 END $$;
 REVOKE ALL ON SCHEMA staging, warehouse, segmentation FROM PUBLIC;
 REVOKE ALL ON SCHEMA staging, warehouse, segmentation FROM segwise_bi;

@@ -174,7 +174,7 @@ def test_stale_lock_is_taken_over(url):
     fresh = pipeline.start_run(
         url, as_of, methods=QUICK, trigger="test", params={"lock_timeout_minutes": 1}
     )
-    assert _status(url, stale) == "failed"
+    assert _status(url, stale) == "abandoned"
     with pytest.raises(SegwiseError, match="running run"):
         pipeline.build_features(url, stale)
     pipeline.fail_run(url, fresh, "cleanup")
