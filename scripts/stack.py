@@ -238,6 +238,8 @@ def build_stand_ins(names: list[str]) -> dict[str, str]:
     if proc.wait() != 0:
         raise StackError(f"{OFFLINE_SCRIPT.relative_to(ROOT)} failed (see above).")
     built = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    # The script names the Python stand-in after what it is; compose's setting is BASE_IMAGE.
+    built["BASE_IMAGE"] = built["PYTHON_IMAGE"]
     chosen = {name: built[name] for name in names}
     record_stand_ins(chosen)
     return chosen
@@ -248,8 +250,8 @@ def record_stand_ins(chosen: dict[str, str]) -> None:
     lines = ENV_FILE.read_text(encoding="utf-8").splitlines() if ENV_FILE.exists() else []
     lines = [ln for ln in lines if not any(ln.startswith(f"{n}=") for n in chosen)]
     if OFFLINE_MARK not in "\n".join(lines):
+        lines += [""] if lines else []
         lines += [
-            "",
             f"{OFFLINE_MARK}, so these base images are local stand-ins",
             "# built from Debian packages (docker/offline). Remove these lines (and `make clean`:",
             "# the stand-in is PostgreSQL 15) to use the official images.",
@@ -334,7 +336,9 @@ class Compose:
         return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-_BUILD_PROGRESS = re.compile(r"^(Step \d+/\d+ :|#\d+ \[.*\]|Successfully (built|tagged)|Building )")
+_BUILD_PROGRESS = re.compile(
+    r"^(Step \d+/\d+ :|#\d+ \[.*\]|Successfully built [0-9a-f]{12}$|Successfully tagged )"
+)
 
 
 def _summary(states: dict[str, str]) -> str:
@@ -463,7 +467,9 @@ def up() -> int:
     images = ensure_base_images()
     compose = Compose(command, images)
     say("building the segwise image (first time: several minutes)")
-    compose.stream("build", keep=_BUILD_PROGRESS.match)
+    # Every Airflow service and `secrets` share one image: building it once for one service is
+    # enough (compose 1.29 would otherwise run the same build once per service).
+    compose.stream("build", "secrets", keep=_BUILD_PROGRESS.match)
     say("starting the stack")
     compose.stream("up", "-d")
     wait_healthy(compose, deadline)
