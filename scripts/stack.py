@@ -35,6 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,11 +288,17 @@ class Compose:
         )
         assert proc.stdout is not None
         tail: list[str] = []
+        shown_at = time.monotonic()
         for line in proc.stdout:
             line = line.rstrip()
             tail = (tail + [line])[-40:]
             if keep is None or keep(line):
-                print(f"  {line}", flush=True)
+                print(f"  {line[:110]}", flush=True)
+                shown_at = time.monotonic()
+            elif line.strip() and time.monotonic() - shown_at > 20:
+                # A long step (pip installing Airflow) prints a sample line now and then.
+                print(f"    ... {line.strip()[:100]}", flush=True)
+                shown_at = time.monotonic()
         if proc.wait() != 0:
             raise StackError(
                 f"`{self.shown} {' '.join(args)}` failed:\n" + "\n".join(f"  {t}" for t in tail)
@@ -341,8 +348,15 @@ _BUILD_PROGRESS = re.compile(
 )
 
 
+def _ready(name: str, state: str) -> bool:
+    return state == "healthy" or (name in ONE_SHOTS and state == "exited 0")
+
+
 def _summary(states: dict[str, str]) -> str:
-    return ", ".join(f"{name} {state}" for name, state in sorted(states.items()))
+    waiting = [f"{n} ({s})" for n, s in sorted(states.items()) if not _ready(n, s)]
+    ready = len(states) - len(waiting)
+    head = f"{ready}/{len(states)} ready"
+    return head + (f", waiting for {', '.join(waiting)}" if waiting else "")
 
 
 def wait_healthy(compose: Compose, deadline: float) -> None:
@@ -364,11 +378,9 @@ def wait_healthy(compose: Compose, deadline: float) -> None:
             )
         summary = _summary(states)
         if summary != last:
-            say(f"waiting for the services: {summary}")
+            say(f"services {summary}")
             last = summary
-        if states and all(
-            s == "healthy" or (n in ONE_SHOTS and s == "exited 0") for n, s in states.items()
-        ):
+        if states and all(_ready(n, s) for n, s in states.items()):
             return
         if time.monotonic() > deadline:
             raise StackError(f"the stack is not healthy in time: {summary}")
@@ -429,7 +441,7 @@ def run_progress(compose: Compose, api: Api) -> str:
         return f"waiting for the Airflow API ({exc})"
     tis = tasks.get("task_instances", [])
     done = sum(t["state"] in ("success", "skipped") for t in tis)
-    running = sorted(t["task_id"] for t in tis if t["state"] == "running")
+    running = Counter(t["task_id"] for t in tis if t["state"] == "running")
     failed = sorted(t["task_id"] for t in tis if t["state"] in ("failed", "upstream_failed"))
     if run["state"] == "failed" or failed:
         raise StackError(
@@ -438,7 +450,8 @@ def run_progress(compose: Compose, api: Api) -> str:
             f"`{compose.shown} logs airflow-scheduler`."
         )
     progress = f"first run {run['state']}: {done}/{len(tis)} tasks done"
-    return progress + (f", running {', '.join(running)}" if running else "")
+    names = [f"{t} x{n}" if n > 1 else t for t, n in sorted(running.items())]
+    return progress + (f", running {', '.join(names)}" if names else "")
 
 
 def wait_first_run(compose: Compose, api: Api, deadline: float) -> tuple[str, str, int]:
@@ -492,7 +505,7 @@ def up() -> int:
     wh_port = (compose.port("postgres", 5432) or "?").rpartition(":")[2]
     lines = ["", f"segwise is up ({elapsed:.0f} s)."]
     if run:
-        lines.append(f"  First run published: {run[0]}, as of {run[1]}, {run[2]} customers.")
+        lines.append(f"  First run published: run {run[0]}, as of {run[1]}, {run[2]} customers.")
     lines += [
         f"  Airflow UI:     {ui_url}  (user {user})",
         f"  Admin password: {show} AIRFLOW_ADMIN_PASSWORD",

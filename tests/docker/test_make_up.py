@@ -105,11 +105,11 @@ def _line(out: str, label: str) -> str:
 def test_make_up_reports_progress_and_the_first_published_run(up: str, clone: Clone) -> None:
     assert "segwise: Docker engine " in up
     assert re.search(r"segwise: compose command|compose command `docker", up)
-    assert "segwise: waiting for the services:" in up
+    assert re.search(r"segwise: services \d+/\d+ ready, waiting for ", up), up
     assert "segwise: all services healthy" in up
     assert re.search(r"segwise: first run \w+: \d+/\d+ tasks done", up), up
     published = _line(up, "First run published")
-    m = re.fullmatch(r"(\d+), as of (\d{4}-\d\d-\d\d), (\d+) customers\.", published)
+    m = re.fullmatch(r"run (\d+), as of (\d{4}-\d\d-\d\d), (\d+) customers\.", published)
     assert m and int(m.group(3)) > 0, published
     if "cannot pull" in up:  # no registry: the stand-ins were built and recorded for compose
         assert "Building local stand-ins" in up
@@ -132,7 +132,7 @@ def test_printed_lines_lead_to_the_ui_password_and_bi_connection(up: str, clone:
         f"postgresql://segwise_bi:{quote(bi_password.stdout.strip(), safe='')}"
         f"@127.0.0.1:{clone.warehouse_port}/segwise"
     )
-    run_id = _line(up, "First run published").split(",")[0]
+    run_id = _line(up, "First run published").split(",")[0].removeprefix("run ")
     with psycopg.connect(url, connect_timeout=10) as conn:
         latest = conn.execute("SELECT run_id::text FROM mart.runs WHERE is_latest").fetchall()
         customers = conn.execute("SELECT count(*) FROM mart.customer_segments").fetchone()[0]
