@@ -493,7 +493,8 @@ def up() -> int:
         raise StackError("airflow-apiserver publishes no port (AIRFLOW_PORT?)")
     ui_url = "http://" + ui.replace("127.0.0.1", "localhost").replace("0.0.0.0", "localhost")
     user = setting("AIRFLOW_ADMIN_USER", "admin")
-    show = f"{compose.shown} exec airflow-apiserver python {SECRETS_TOOL} show"
+    # -T: works in a terminal and in scripts (`PASSWORD=$(...)`) alike.
+    show = f"{compose.shown} exec -T airflow-apiserver python {SECRETS_TOOL} show"
     if setting("SEGWISE_SCHEDULE").strip().lower() == "none" and published_run(compose) is None:
         say("SEGWISE_SCHEDULE=none: no run starts by itself; trigger one in the UI.")
         run = None
