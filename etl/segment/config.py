@@ -1,4 +1,4 @@
-"""Run configuration: defaults from product.md, overridable by a YAML file, validated up front.
+"""Run configuration: built-in defaults, overridable by a YAML file, validated up front.
 
 Validation happens before a run writes anything, and every error names the setting to fix.
 The resolved configuration is stored with the run (``segmentation.runs.params``) so a run can be
@@ -24,7 +24,7 @@ CLUSTER_METHODS = ("kmeans", "hierarchical")
 K_LIMITS = (2, 30)
 TIER_LABELS = ("S", "M", "L")
 
-# product.md's map: R x F cells, 5 best.
+# The default R x F map (docs/segmentation.md): R x F cells, 5 best.
 DEFAULT_RFM_SEGMENTS: dict[str, dict[str, str]] = {
     "Champions": {"r": "5", "f": "4-5"},
     "Loyal Customers": {"r": "3-4", "f": "4-5"},

@@ -345,7 +345,7 @@ def _compute(
 def _cluster(
     conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from etl.segment.clustering import fit_clusters  # owned by the clustering engineer
+    from etl.segment.clustering import fit_clusters  # its own module, docs/clustering.md
 
     cl = cfg["clustering"]
     feats = read_features(conn, run_id)
@@ -452,7 +452,7 @@ def build_profiles(url: str, run_id: int) -> int:
 
 
 def _profile_builders() -> dict[str, Callable[[psycopg.Connection, int], int]]:
-    """The profiles engineer's cross profiles, run in this stage's transaction."""
+    """The demographic and channel cross profiles, run in this stage's transaction."""
     from etl.segment import profiles_channel, profiles_demographic
 
     return {"demographic": profiles_demographic.build, "channel": profiles_channel.build}

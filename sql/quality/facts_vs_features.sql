@@ -1,6 +1,6 @@
 -- Order lines against the run's customer features, as of the run's date: customers with a sale,
 -- their orders with a sale, gross sales and net revenue (sales minus returns), recomputed from
--- the lowest warehouse level with product.md's definitions.
+-- the lowest warehouse level with the definitions of docs/segmentation.md.
 -- Params: run_id, as_of. Returns (subject, expected, actual, passed).
 WITH lines AS (
     SELECT
