@@ -473,12 +473,20 @@ def order_lines(
             _column_of(mapped[name], name),
             f"{name}: empty or not computable from {mapped[name]!r}{unmatched(mapped[name])}",
         )
-    need(
-        "x.unit_price <= 0",
-        "non_positive_price",
-        _column_of(mapped["unit_price"], "unit_price"),
-        "unit_price: zero or negative price",
-    )
+    if target.zero_price_sales:  # the mapping keeps free lines as sales
+        need(
+            "x.unit_price < 0",
+            "negative_price",
+            _column_of(mapped["unit_price"], "unit_price"),
+            "unit_price: negative price",
+        )
+    else:
+        need(
+            "x.unit_price <= 0",
+            "non_positive_price",
+            _column_of(mapped["unit_price"], "unit_price"),
+            "unit_price: zero or negative price",
+        )
     for name in ("gross_amount", "discount_amount", "amount"):
         if name in mapped:
             text = mapped[name]
