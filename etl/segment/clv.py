@@ -133,7 +133,7 @@ def _optimise(nll, start: np.ndarray) -> Any:
         method="Nelder-Mead",
         options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000, "maxfev": 8000},
     )
-    return polish if polish.fun <= res.fun else res
+    return polish if polish.success and polish.fun <= res.fun else res
 
 
 def fit_bgnbd(summary: pd.DataFrame) -> BgNbd:

@@ -195,16 +195,26 @@ def run_backtest(
         )
     if time_unit not in clv.DAYS_PER_UNIT:
         raise SegwiseError(f"time unit {time_unit!r}: use day or week")
-    defaults = DEFAULTS["clv"]
-    minimum = dict(minimum or minimum_of(defaults))
     with connect(url) as conn:
-        summary = read_summary(conn, calibration_end, time_unit)
-        holdout = read_frame(
-            conn,
-            psycopg.sql.SQL(read_sql("segmentation/clv_holdout.sql")),
-            {"calibration_end": calibration_end, "holdout_end": holdout_end},
-            dtypes={"customer_id": "string", "actual": "int64"},
-        )
+        return backtest_on(conn, calibration_end, holdout_end, time_unit, minimum)
+
+
+def backtest_on(
+    conn: psycopg.Connection,
+    calibration_end: dt.date,
+    holdout_end: dt.date,
+    time_unit: str,
+    minimum: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """``run_backtest`` on an open connection (the report runs one in its own transaction)."""
+    minimum = dict(minimum or minimum_of(DEFAULTS["clv"]))
+    summary = read_summary(conn, calibration_end, time_unit)
+    holdout = read_frame(
+        conn,
+        psycopg.sql.SQL(read_sql("segmentation/clv_holdout.sql")),
+        {"calibration_end": calibration_end, "holdout_end": holdout_end},
+        dtypes={"customer_id": "string", "actual": "int64"},
+    )
     holdout["customer_id"] = holdout["customer_id"].astype(object)
     try:
         model = clv.fit(summary, time_unit, minimum)
