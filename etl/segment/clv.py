@@ -131,6 +131,7 @@ def _optimise(nll, start: np.ndarray) -> Any:
         nll,
         res.x,
         method="Nelder-Mead",
+        bounds=bounds,
         options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000, "maxfev": 8000},
     )
     return polish if polish.success and polish.fun <= res.fun else res
@@ -147,7 +148,9 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbd:
         return float(value) if np.isfinite(value) else 1e300
 
     res = _optimise(nll, np.zeros(4))
-    _check_result(res, "BG/NBD")
+    # a -> 0 or b -> infinity is the model's no-drop-out limit (the NBD): a real answer
+    # ("nobody seems to leave") with finite predictions, so only r and alpha must be interior.
+    _check_result(res, "BG/NBD", free=[False, False, True, True])
     r, alpha, a, b = np.exp(res.x)
     return BgNbd(
         r=float(r),
@@ -161,12 +164,14 @@ def fit_bgnbd(summary: pd.DataFrame) -> BgNbd:
     )
 
 
-def _check_result(res: Any, model: str) -> None:
+def _check_result(res: Any, model: str, free: list[bool] | None = None) -> None:
     if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun) or res.fun >= 1e300:
         raise ClvFitError(f"{model} fit did not converge (no finite likelihood): {res.message}")
     if not res.success:
         raise ClvFitError(f"{model} fit did not converge: {res.message}")
     at_bound = np.abs(res.x) >= _LOG_BOUND - 1e-3
+    if free is not None:
+        at_bound &= ~np.asarray(free)
     if at_bound.any():
         raise ClvFitError(
             f"{model} fit ran to a parameter bound (a degenerate model): the history does not "
@@ -301,6 +306,7 @@ def fit(summary: pd.DataFrame, time_unit: str, minimum: Mapping[str, int]) -> Cl
     check_history(summary, minimum)
     bg = fit_bgnbd(summary)
     gg = fit_gamma_gamma(summary)
+    no_dropout = bool(bg.a < 1e-4 or bg.b > 1e4)
     return ClvModel(
         bgnbd=bg,
         gamma_gamma=gg,
@@ -312,6 +318,8 @@ def fit(summary: pd.DataFrame, time_unit: str, minimum: Mapping[str, int]) -> Cl
             "mean_x": float(summary["x"].mean()),
             "max_T": float(summary["T"].max()),
             "gamma_gamma_buyers": gg.customers,
+            # drop-out probability ~ 0: everyone stays "alive"; churn is not identified
+            "no_dropout_limit": no_dropout,
         },
     )
 
