@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "etl.commands.run",
     "etl.commands.demo",
     "etl.commands.export",
+    "etl.commands.clv",
 ]
 
 

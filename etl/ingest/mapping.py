@@ -147,6 +147,9 @@ class TargetSpec:
     columns: dict[str, str]
     attributes: dict[str, str] = field(default_factory=dict)
     returns: dict[str, str] = field(default_factory=dict)
+    # order_lines only: keep lines priced 0 as sales (free items, promotions) instead of
+    # rejecting them; negative prices are still rejected.
+    zero_price_sales: bool = False
 
 
 @dataclass(frozen=True)
@@ -476,7 +479,7 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
     if not isinstance(d, dict):
         err.add(f"{where}: a mapping with source and columns")
         return None
-    allowed = {"source", "join", "columns", "attributes", "returns"}
+    allowed = {"source", "join", "columns", "attributes", "returns", "zero_price_sales"}
     for k in set(d) - allowed:
         err.add(f"{where}.{k}: unknown; allowed: {sorted(allowed)}")
     source = str(d.get("source") or "")
@@ -520,6 +523,12 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
     for k in returns:
         if not _NAME.match(str(k)):
             err.add(f"{where}.returns.{k}: rule names are lower-case letters, digits and _")
+    zero_price = d.get("zero_price_sales", False)
+    if kind != LINES and "zero_price_sales" in d:
+        err.add(f"{where}.zero_price_sales: only order_lines have prices")
+    if not isinstance(zero_price, bool):
+        err.add(f"{where}.zero_price_sales: true or false")
+        zero_price = False
     return TargetSpec(
         kind=kind,
         source=source,
@@ -527,6 +536,7 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
         columns={k: _expr_text(v) for k, v in columns.items() if k in fields},
         attributes={str(k): _expr_text(v) for k, v in dict(attributes).items()},
         returns={str(k): _expr_text(v) for k, v in returns.items()},
+        zero_price_sales=zero_price,
     )
 
 

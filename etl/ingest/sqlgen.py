@@ -82,8 +82,10 @@ def is_sale(mapping: Mapping | None, line: str) -> sql.Composed:
     canonical quantity, unit_price and is_return (returns already negative). ``mapping``: the
     layout, for a layout option that widens what counts as a sale."""
     a = sql.Identifier(line)
+    lines = mapping.lines if mapping is not None else None
+    priced = ">= 0" if lines is not None and lines.zero_price_sales else "> 0"
     return sql.SQL(
-        "coalesce({a}.quantity > 0 AND {a}.unit_price > 0 AND NOT {a}.is_return, false)"
+        "coalesce({a}.quantity > 0 AND {a}.unit_price " + priced + " AND NOT {a}.is_return, false)"
     ).format(a=a)
 
 
@@ -527,12 +529,20 @@ def order_lines(
             _column_of(text, name),
             f"{name}: empty or not computable from {text!r}{unmatched(text)}",
         )
-    need(
-        "x.unit_price <= 0" + priced,
-        "non_positive_price",
-        _column_of(price_text, "unit_price"),
-        "unit_price: zero or negative price",
-    )
+    if target.zero_price_sales:  # the mapping keeps free lines as sales
+        need(
+            "x.unit_price < 0" + priced,
+            "negative_price",
+            _column_of(price_text, "unit_price"),
+            "unit_price: negative price",
+        )
+    else:
+        need(
+            "x.unit_price <= 0" + priced,
+            "non_positive_price",
+            _column_of(price_text, "unit_price"),
+            "unit_price: zero or negative price",
+        )
     for name in ("gross_amount", "discount_amount", "amount"):
         if name in mapped:
             text = mapped[name]

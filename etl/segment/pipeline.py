@@ -283,7 +283,7 @@ def run_method(url: str, run_id: int, method: str) -> int:
                 {"run_id": run_id, "as_of": run["as_of_date"]},
             )
         else:
-            labels, metrics = _compute(conn, run_id, method, cfg)
+            labels, metrics = _compute(conn, run_id, method, cfg, run["as_of_date"])
             copy_frame(conn, ("segmentation", "customer_segments"), labels, SEGMENT_COLUMNS)
         labelled, customers = conn.execute(
             "SELECT (SELECT count(*) FROM segmentation.customer_segments "
@@ -323,7 +323,7 @@ def _scores_json(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def _compute(
-    conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
+    conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any], as_of: dt.date
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     metrics: dict[str, Any] = {}
     if method == "rfm":
@@ -335,6 +335,10 @@ def _compute(
         feats = read_features(conn, run_id, ["window_orders", "window_revenue"])
         out = size_tiers(feats, cfg["tiers"])
         out["scores"] = _scores_json(out, ["orders_tier", "revenue_tier"])
+    elif method == "clv":
+        from etl.segment.clv_run import label_run
+
+        out, metrics = label_run(conn, run_id, as_of, cfg)
     else:
         out, metrics = _cluster(conn, run_id, method, cfg)
     out["run_id"] = run_id
@@ -426,6 +430,7 @@ def build_profiles(url: str, run_id: int) -> int:
         actions = {
             "rfm": cfg["rfm"].get("actions") or {},
             "tiers": cfg["tiers"].get("actions") or {},
+            "clv": (cfg.get("clv") or {}).get("actions") or {},
         }
         profiles = conn.execute(
             read_sql("segmentation/segment_profiles.sql"),

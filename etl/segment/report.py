@@ -158,6 +158,9 @@ def _render(conn: psycopg.Connection, run_id: int) -> str:
     if models:
         frame = pd.DataFrame(models, columns=["method", "k", "silhouette", "stability_ari"])
         parts += ["<h2>Clustering quality</h2>", _table(frame, "{:,.3f}")]
+    from etl.segment import clv_report
+
+    parts += clv_report.section(conn, run_id, run["as_of_date"], _table, _png, PLOT_SAMPLE)
     moves = conn.execute(
         "SELECT method, from_segment, to_segment, customers FROM segmentation.segment_migrations "
         "WHERE run_id = %s AND from_segment <> to_segment ORDER BY method, customers DESC",

@@ -42,6 +42,7 @@ RESULT_TABLES = (
     "customer_segments",
     "segment_profiles",
     "cluster_models",
+    "clv_models",
     "demographic_profiles",
     "channel_profiles",
     "segment_history",

@@ -15,7 +15,6 @@ Create Date: 2026-11-30
 
 from alembic import op
 
-from etl.ingest.sqlgen import is_sale
 
 revision = "0004_ingest_reliability"
 down_revision = "0003_drop_unused_batch_brin"
@@ -34,8 +33,10 @@ def upgrade() -> None:
     op.execute("ALTER TABLE warehouse.fact_order_line ALTER COLUMN unit_price DROP NOT NULL")
     op.execute("ALTER TABLE warehouse.fact_order_line ADD COLUMN is_sale boolean")
     op.execute(
-        "UPDATE warehouse.fact_order_line AS l SET is_sale = "  # noqa: S608 - fixed SQL
-        + is_sale(None, "l").as_string()
+        # The default sale rule as it stood at this revision (etl.ingest.sqlgen.is_sale), frozen
+        # here so a later change to the rule cannot change what this revision does.
+        "UPDATE warehouse.fact_order_line AS l SET is_sale = "
+        "coalesce(l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return, false)"
     )
     op.execute(
         "COMMENT ON COLUMN warehouse.fact_order_line.is_sale IS "
