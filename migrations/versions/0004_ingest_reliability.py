@@ -15,7 +15,6 @@ Create Date: 2026-11-30
 
 from alembic import op
 
-
 revision = "0004_ingest_reliability"
 down_revision = "0003_drop_unused_batch_brin"
 branch_labels = None
