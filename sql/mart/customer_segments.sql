@@ -1,12 +1,5 @@
 -- mart.customer_segments: one row per customer of the latest published run, every method's label.
 CREATE OR REPLACE VIEW mart.customer_segments AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     f.customer_id,
     l.as_of_date,
@@ -46,7 +39,7 @@ SELECT
     demo.scores ->> 'gender' AS gender,
     demo.scores ->> 'family_status' AS family_status,
     ch.segment AS channel_segment
-FROM latest AS l
+FROM mart.as_of AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
 LEFT JOIN segmentation.customer_segments AS rfm
     ON rfm.run_id = l.run_id AND rfm.method = 'rfm' AND rfm.customer_id = f.customer_id

@@ -1,12 +1,5 @@
 -- mart.segment_profiles: one row per (method, segment) of the latest published run.
 CREATE OR REPLACE VIEW mart.segment_profiles AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     l.as_of_date,
     l.run_id,
@@ -24,7 +17,7 @@ SELECT
     p.median_monetary,
     p.top_categories,
     p.recommended_action
-FROM latest AS l
+FROM mart.as_of AS l
 JOIN segmentation.segment_profiles AS p ON p.run_id = l.run_id;
 
 COMMENT ON VIEW mart.segment_profiles IS

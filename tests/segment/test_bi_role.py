@@ -32,6 +32,7 @@ def _as_bi(url: str, query: str) -> list[tuple]:
 
 
 MART_VIEWS = [
+    "as_of",
     "customer_segments",
     "segment_profiles",
     "runs",
