@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from etl.dates import parse_date
 from etl.errors import SegwiseError
 from etl.orchestration.settings import SOURCES
 from etl.segment.config import METHODS
@@ -21,7 +22,6 @@ from etl.segment.config import METHODS
 PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters")
 N_CLUSTERS_RANGE = (2, 20)
 LAYOUT_PATTERN = r"^[a-z][a-z0-9_]*$"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
@@ -104,7 +104,7 @@ class RunParams:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunParams:
         return cls(
-            as_of=date.fromisoformat(data["as_of"]),
+            as_of=parse_date(data["as_of"]),
             source=data["source"],
             layout=data.get("layout"),
             methods=tuple(data["methods"]),
@@ -185,9 +185,9 @@ def _as_of(value: Any, default: date, errors: list[str]) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str) and _DATE.match(value.strip()):
+    if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            return parse_date(value.strip())
         except ValueError:
             pass
     errors.append(f"as_of {value!r} is not a date: use YYYY-MM-DD (e.g. 2011-12-09) or leave empty")

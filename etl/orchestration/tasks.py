@@ -211,7 +211,7 @@ def features(
     settings = settings or SourceSettings.from_env()
     run_id = pipeline.start_run(
         url,
-        date.fromisoformat(p["as_of"]),
+        run_params.RunParams.from_dict(p).as_of,
         methods=list(p["methods"]),
         config=settings.run_config,
         trigger="airflow",

@@ -31,7 +31,7 @@ PLOT_SAMPLE = 50_000
 STAT_COLUMNS = ["recency_days", "frequency", "monetary", "gross_revenue", "avg_order_value"]
 
 
-def resolve_run(url: str, run_id: int | None = None, as_of: str | None = None) -> int:
+def resolve_run(url: str, run_id: int | None = None, as_of: dt.date | None = None) -> int:
     """The run to report: explicit id, else the published run of a date, else the latest."""
     with connect(url) as conn:
         if run_id is not None:

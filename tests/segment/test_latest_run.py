@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import psycopg
@@ -56,18 +57,18 @@ def test_no_published_run(url):
 
 def test_every_reader_follows_the_latest_as_of_date_not_the_latest_run(url):
     methods = "rfm,tiers,demographic,channel"
-    late = pipeline.run_all(url, "2024-03-31", methods=methods, trigger="test")
-    early = pipeline.run_all(url, "2024-02-29", methods=methods, trigger="test")
+    late = pipeline.run_all(url, dt.date(2024, 3, 31), methods=methods, trigger="test")
+    early = pipeline.run_all(url, dt.date(2024, 2, 29), methods=methods, trigger="test")
     unpublished = pipeline.run_all(
-        url, "2024-04-30", methods=methods, trigger="test", publish_result=False
+        url, dt.date(2024, 4, 30), methods=methods, trigger="test", publish_result=False
     )
     assert early > late and unpublished > early
     seen = _readers(url)
     assert seen.pop("segment_migrations") <= {late}  # no earlier run before `late` was published
     assert all(ids == {late} for ids in seen.values()), seen
-    assert report.resolve_run(url, as_of="2024-02-29") == early
+    assert report.resolve_run(url, as_of=dt.date(2024, 2, 29)) == early
 
-    rerun = pipeline.run_all(url, "2024-03-31", methods=methods, trigger="test")
+    rerun = pipeline.run_all(url, dt.date(2024, 3, 31), methods=methods, trigger="test")
     seen = _readers(url)
     assert seen.pop("segment_migrations") == {rerun}  # compared with `early`
     assert all(ids == {rerun} for ids in seen.values()), seen

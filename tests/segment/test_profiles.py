@@ -376,7 +376,9 @@ def test_pipeline_profiles_reconcile_with_segment_profiles(fresh_warehouse_url: 
     url = fresh_warehouse_url
     small_warehouse(url, customers=80)
     methods = ["rfm", "kmeans", "hierarchical", "demographic", "channel"]
-    run_id = pipeline.run_all(url, "2024-03-31", methods=methods, params={"clustering": {"k": 3}})
+    run_id = pipeline.run_all(
+        url, dt.date(2024, 3, 31), methods=methods, params={"clustering": {"k": 3}}
+    )
     with psycopg.connect(url) as conn:
         segments = conn.execute(
             "SELECT method, segment, customers, revenue FROM segmentation.segment_profiles "
