@@ -14,6 +14,7 @@ from etl.errors import SegwiseError
 COMMAND_MODULES = [
     "etl.commands.db",
     "etl.commands.load",
+    "etl.commands.layouts",
     "etl.commands.run",
     "etl.commands.demo",
 ]

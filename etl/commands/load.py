@@ -1,4 +1,4 @@
-"""`segwise load` and `segwise layouts`: files into the warehouse, and the layouts it knows."""
+"""`segwise load`: files into the warehouse (the layouts it knows: etl.commands.layouts)."""
 
 from __future__ import annotations
 
@@ -34,15 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     add_database_option(load)
     load.set_defaults(func=_load)
-
-    layouts = subparsers.add_parser(
-        "layouts",
-        help="list the built-in layouts, or print one as a mapping file",
-        description="Without NAME: the built-in layouts. With NAME: its mapping file (YAML), a "
-        "starting point for --mapping.",
-    )
-    layouts.add_argument("name", nargs="?", metavar="NAME")
-    layouts.set_defaults(func=_layouts)
 
 
 class _Progress:
@@ -99,15 +90,3 @@ def _print_summary(r, seconds: float) -> None:
         print("  rules:")
         for k, v in rules.items():
             print(f"    {k:<40} {v:>12,}")
-
-
-def _layouts(args: argparse.Namespace) -> int:
-    from etl.ingest import layouts
-
-    if args.name:
-        sys.stdout.write(layouts.describe(args.name))
-        return 0
-    for name, description in layouts.available().items():
-        print(f"{name:<16} {description}")
-    print("\nsegwise layouts NAME prints one as a mapping file; see docs/mapping.md")
-    return 0
