@@ -1,3 +1,4 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.channel_profiles: segments of the latest published run crossed with channel bands.
 CREATE OR REPLACE VIEW mart.channel_profiles AS
 SELECT

@@ -1,3 +1,4 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.customer_segments: one row per customer of the latest published run, every method's label.
 CREATE OR REPLACE VIEW mart.customer_segments AS
 SELECT

@@ -1,3 +1,4 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.runs: the segmentation run ledger, for "how fresh is this?" questions in BI tools.
 CREATE OR REPLACE VIEW mart.runs AS
 SELECT

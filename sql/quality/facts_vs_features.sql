@@ -1,3 +1,4 @@
+-- parameters as_of, run_id: bound by psycopg in etl.quality.run_checks
 -- Order lines against the run's customer features, as of the run's date: customers with a sale,
 -- their orders with a sale, gross sales and net revenue (sales minus returns), recomputed from
 -- the lowest warehouse level with product.md's definitions.

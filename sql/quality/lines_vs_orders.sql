@@ -1,3 +1,4 @@
+-- parameters none: bound by psycopg in etl.quality.run_checks
 -- Order lines against the order-level fact (all data): every order, line and unit of revenue of
 -- warehouse.fact_order_line is in warehouse.fact_order exactly once.
 -- Returns (subject, expected, actual, passed); expected = the lines, actual = the orders.

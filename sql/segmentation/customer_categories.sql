@@ -1,3 +1,4 @@
+-- parameters as_of: bound by psycopg in etl.segment.pipeline.build_features
 -- The one pass over order lines that the product and category features share: sales per
 -- customer and top-level category as of the run's date, with the number of distinct products
 -- bought in it. Lines are joined to their category first and sorted once by (customer,

@@ -1,3 +1,4 @@
+-- parameters run_id: bound by psycopg in etl.segment.profile_sql.replace_profiles
 -- Channel profiles of a run: revenue contribution and gross margin per channel, platform,
 -- market, region and country, for the whole population (method 'all' / segment 'all') and
 -- crossed with every method's segments. One pass over the order lines of the run's customers

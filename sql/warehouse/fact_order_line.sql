@@ -1,3 +1,4 @@
+-- template parts batch_id, lines: filled by etl.ingest.sqlgen.model
 -- Write the batch's good lines. A line whose (order_id, line_no) is already in the warehouse is
 -- a duplicate: it is rewritten only if something changed. New lines are inserted in key order
 -- (kinder to the primary-key index than file order). Returns (inserted, updated).

@@ -10,8 +10,10 @@
 --   sql/warehouse/dim_keys.sql
 
 -- source gross_price: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_gross_price" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -27,8 +29,10 @@ FROM (
 ) AS t;
 
 -- source pre_discount: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_pre_discount" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -44,8 +48,10 @@ FROM (
 ) AS t;
 
 -- source manufacturing_cost: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_manufacturing_cost" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -61,8 +67,10 @@ FROM (
 ) AS t;
 
 -- source customers: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_customers" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -78,8 +86,10 @@ FROM (
 ) AS t;
 
 -- source products: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_products" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -95,6 +105,7 @@ FROM (
 ) AS t;
 
 -- customers: from source customers (warehouse/dim_customer.sql)
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert customers: one row per customer_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.
@@ -141,6 +152,7 @@ WITH written AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written;
 
 -- products: from source products (warehouse/dim_product.sql)
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert products: one row per product_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.
@@ -180,6 +192,7 @@ WITH written AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written;
 
 -- order lines from source sales (line numbers: window)
+-- template parts base, base_alias, final_columns, joins, pre_reject, table, x_columns, y_columns: filled by etl.ingest.sqlgen.model
 -- The batch's order lines in the canonical model, before they reach the warehouse.
 --   x: the base source (typed) joined to its lookups; canonical fields computed by the
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.
@@ -252,7 +265,8 @@ FROM (
                ("customers"."region")::text AS "region",
                NULL::text AS "store_id",
                coalesce(("sales"."sold_quantity")::numeric < 0, false) AS "r:negative_quantity"
-        FROM (-- Type one source's raw text rows (set-based, one pass).
+        FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
+-- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
 --        distinct values parsed once (<lookups>).

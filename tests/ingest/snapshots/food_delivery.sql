@@ -10,6 +10,7 @@
 --   sql/warehouse/dim_keys.sql
 
 -- order lines from source orders (line numbers: column)
+-- template parts base, base_alias, final_columns, joins, pre_reject, table, x_columns, y_columns: filled by etl.ingest.sqlgen.model
 -- The batch's order lines in the canonical model, before they reach the warehouse.
 --   x: the base source (typed) joined to its lookups; canonical fields computed by the
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.
@@ -91,7 +92,8 @@ FROM (
                ("orders"."city")::text AS "c:city",
                ("orders"."cuisine_parent")::text AS "p:product_name",
                ("orders"."cuisine_parent")::text AS "p:category_l1"
-        FROM (-- Type one source's raw text rows (set-based, one pass).
+        FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
+-- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
 --        distinct values parsed once (<lookups>).

@@ -10,6 +10,7 @@
 --   sql/warehouse/dim_keys.sql
 
 -- order lines from source lines (line numbers: position)
+-- template parts base, base_alias, final_columns, joins, pre_reject, table, x_columns, y_columns: filled by etl.ingest.sqlgen.model
 -- The batch's order lines in the canonical model, before they reach the warehouse.
 --   x: the base source (typed) joined to its lookups; canonical fields computed by the
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.
@@ -90,7 +91,8 @@ FROM (
                coalesce((starts_with(("lines"."InvoiceNo")::text, ('C'::text)::text))::boolean, false) AS "r:cancellation",
                coalesce(("lines"."Quantity")::numeric < 0, false) AS "r:negative_quantity",
                ("lines"."Description")::text AS "p:product_name"
-        FROM (-- Type one source's raw text rows (set-based, one pass).
+        FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
+-- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
 --        distinct values parsed once (<lookups>).

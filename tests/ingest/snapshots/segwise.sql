@@ -10,8 +10,10 @@
 --   sql/warehouse/dim_keys.sql
 
 -- source customers: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_customers" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -27,8 +29,10 @@ FROM (
 ) AS t;
 
 -- source products: typed (staging/source_table.sql)
+-- template parts table, typed: filled by etl.ingest.sqlgen.model
 -- A typed source used as a lookup or as a dimension's input, materialised for this build.
 CREATE TEMP TABLE "segwise_typed_products" ON COMMIT DROP AS
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
@@ -44,6 +48,7 @@ FROM (
 ) AS t;
 
 -- customers: from source customers (warehouse/dim_customer.sql)
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert customers: one row per customer_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.
@@ -90,6 +95,7 @@ WITH written AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written;
 
 -- products: from source products (warehouse/dim_product.sql)
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert products: one row per product_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.
@@ -129,6 +135,7 @@ WITH written AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written;
 
 -- order lines from source order_lines (line numbers: column)
+-- template parts base, base_alias, final_columns, joins, pre_reject, table, x_columns, y_columns: filled by etl.ingest.sqlgen.model
 -- The batch's order lines in the canonical model, before they reach the warehouse.
 --   x: the base source (typed) joined to its lookups; canonical fields computed by the
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.
@@ -204,7 +211,8 @@ FROM (
                ("order_lines"."store_id")::text AS "store_id",
                coalesce(("order_lines"."is_return")::boolean, false) AS "r:flagged",
                coalesce(("order_lines"."quantity")::numeric < 0, false) AS "r:negative_quantity"
-        FROM (-- Type one source's raw text rows (set-based, one pass).
+        FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
+-- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their
 --        distinct values parsed once (<lookups>).
