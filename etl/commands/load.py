@@ -53,18 +53,14 @@ class _Progress:
 
 def _load(args: argparse.Namespace) -> int:
     from etl import ingest
-    from etl.ingest.build import build_batch
 
     url = resolve_database_url(args)
     progress = None if args.quiet else _Progress()
     started = time.monotonic()
     if not args.quiet:
         print(f"loading into {redact(url)}", file=sys.stderr)
-    result = ingest.stage_paths(
-        url, args.paths, layout=args.layout, mapping=args.mapping, progress=progress
-    )
-    if result.status == "staged" and not args.stage_only:
-        result = build_batch(url, result.batch_id, progress=progress)
+    load = ingest.stage_paths if args.stage_only else ingest.load_paths
+    result = load(url, args.paths, layout=args.layout, mapping=args.mapping, progress=progress)
     _print_summary(result, time.monotonic() - started)
     return 0
 

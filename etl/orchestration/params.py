@@ -76,7 +76,7 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
 
 def dag_params(default_source: str = "demo") -> dict[str, Any]:
     """``airflow.sdk.Param`` objects for ``@dag(params=...)`` (Airflow imported only here)."""
-    from airflow.sdk import Param  # noqa: PLC0415 - keep this module importable without Airflow
+    from airflow.sdk import Param  # here: keep this module importable without Airflow
 
     out = {}
     for name, schema in param_schemas(default_source).items():
@@ -158,24 +158,6 @@ def raise_problems(errors: list[str]) -> None:
         raise SegwiseError(
             "invalid run parameters (nothing was written):\n" + "\n".join(f"- {e}" for e in errors)
         )
-
-
-def validate(
-    raw: Mapping[str, Any],
-    *,
-    default_as_of: date,
-    known_layouts: Iterable[str] | None = None,
-    default_layout: str | None = None,
-) -> RunParams:
-    """All run parameters checked; raises SegwiseError listing every problem found."""
-    p, errors = check(
-        raw,
-        default_as_of=default_as_of,
-        known_layouts=known_layouts,
-        default_layout=default_layout,
-    )
-    raise_problems(errors)
-    return p
 
 
 def _as_of(value: Any, default: date, errors: list[str]) -> date:
