@@ -28,6 +28,7 @@ EXIT_INTERRUPTED = 130
 COMMAND_MODULES = [
     "etl.commands.db",
     "etl.commands.load",
+    "etl.commands.layouts",
     "etl.commands.run",
     "etl.commands.demo",
     "etl.commands.export",

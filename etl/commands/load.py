@@ -1,4 +1,4 @@
-"""`segwise load` and `segwise layouts`: files into the warehouse, and the layouts it knows."""
+"""`segwise load`: files into the warehouse (the layouts it knows: etl.commands.layouts)."""
 
 from __future__ import annotations
 
@@ -58,15 +58,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     loads.add_argument("-n", "--limit", type=int, default=20, metavar="N")
     add_database_option(loads)
     loads.set_defaults(func=_loads)
-
-    layouts = subparsers.add_parser(
-        "layouts",
-        help="list the built-in layouts, or print one as a mapping file",
-        description="Without NAME: the built-in layouts. With NAME: its mapping file (YAML), a "
-        "starting point for --mapping.",
-    )
-    layouts.add_argument("name", nargs="?", metavar="NAME")
-    layouts.set_defaults(func=_layouts)
 
 
 class _Progress:
@@ -137,18 +128,14 @@ def redact_all(text: str, args: argparse.Namespace) -> str:
 @_one_line_errors
 def _load(args: argparse.Namespace) -> int:
     from etl import ingest
-    from etl.ingest.build import build_batch
 
     url = resolve_database_url(args)
     progress = None if args.quiet else _Progress()
     started = time.monotonic()
     if not args.quiet:
         print(f"loading into {redact(url)}", file=sys.stderr)
-    result = ingest.stage_paths(
-        url, args.paths, layout=args.layout, mapping=args.mapping, progress=progress
-    )
-    if result.status == "staged" and not args.stage_only:
-        result = build_batch(url, result.batch_id, progress=progress)
+    load = ingest.stage_paths if args.stage_only else ingest.load_paths
+    result = load(url, args.paths, layout=args.layout, mapping=args.mapping, progress=progress)
     _print_summary(result, time.monotonic() - started, _examples(url, result))
     return 0
 
@@ -231,16 +218,4 @@ def _loads(args: argparse.Namespace) -> int:
         )
         if status in ("failed", "abandoned"):
             print(f"        {one_line(message)[:300]}")
-    return 0
-
-
-def _layouts(args: argparse.Namespace) -> int:
-    from etl.ingest import layouts
-
-    if args.name:
-        sys.stdout.write(layouts.describe(args.name))
-        return 0
-    for name, description in layouts.available().items():
-        print(f"{name:<16} {description}")
-    print("\nsegwise layouts NAME prints one as a mapping file; see docs/mapping.md")
     return 0

@@ -8,15 +8,16 @@ import sys
 from pathlib import Path
 
 from etl.commands.common import add_database_option, resolve_database_url
+from etl.dates import parse_date
 from etl.db import connect
 from etl.errors import SegwiseError
 
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from exc
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -107,8 +108,7 @@ def _report(args: argparse.Namespace) -> int:
     from etl.segment import report
 
     url = resolve_database_url(args)
-    as_of = args.as_of.isoformat() if args.as_of else None
-    run_id = report.resolve_run(url, args.run_id, as_of)
+    run_id = report.resolve_run(url, args.run_id, args.as_of)
     out = Path(args.out or f"segwise-report-run{run_id}.html")
     path = report.write_report(url, run_id, out)
     print(f"report for run {run_id} written to {path}")

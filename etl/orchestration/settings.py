@@ -165,7 +165,7 @@ class SourceSettings:
 
 
 def _default_inbox() -> Path:
-    from etl.paths import project_root  # noqa: PLC0415
+    from etl.paths import project_root
 
     return project_root() / "data" / "inbox"
 

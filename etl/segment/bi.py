@@ -21,7 +21,6 @@ from etl.paths import sql_dir
 
 BI_ROLE = "segwise_bi"
 BI_PASSWORD_ENV = "SEGWISE_BI_PASSWORD"
-PRIVATE_SCHEMAS = ("staging", "warehouse", "segmentation")
 
 _CREATE_ROLE = """
 DO $$

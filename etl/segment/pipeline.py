@@ -62,17 +62,6 @@ NUMERIC_FEATURES = [c for c in FEATURE_DTYPES if c != "customer_id"]
 SEGMENT_COLUMNS = ["run_id", "method", "customer_id", "segment_id", "segment", "scores"]
 
 
-def _as_date(value: dt.date | str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise SegwiseError(f"as-of date {value!r} is not a date: use YYYY-MM-DD") from exc
-
-
 @contextmanager
 def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connection, dict]]:
     """One stage's transaction; yields (conn, run) with the run checked and heartbeat sent.
@@ -95,7 +84,7 @@ def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connecti
 
 def start_run(
     url: str,
-    as_of: dt.date | str,
+    as_of: dt.date,
     *,
     methods: list[str] | tuple[str, ...] | str | None = None,
     config: str | Path | Mapping[str, Any] | None = None,
@@ -111,7 +100,6 @@ def start_run(
     ``runs.hold_owner_lock`` for this run. ``replace``: publishing drops the date's published
     results of methods this run does not compute (default: they are carried forward).
     """
-    as_of = _as_date(as_of)
     overrides = seg_config.load_config(config)
     for key, value in (params or {}).items():
         if isinstance(overrides.get(key), dict) and isinstance(value, Mapping):
@@ -602,7 +590,7 @@ def fail_run(url: str, run_id: int, message: str) -> None:
 
 def run_all(
     url: str,
-    as_of: dt.date | str,
+    as_of: dt.date,
     *,
     methods: list[str] | tuple[str, ...] | str | None = None,
     config: str | Path | Mapping[str, Any] | None = None,

@@ -1,7 +1,7 @@
 """Fitted customer-value models, one row per run (``segmentation.clv_models``).
 
 Revision ID: 0007_clv
-Revises: 0005_run_reliability
+Revises: 0006_comments
 Create Date: 2026-11-24
 
 The per-customer numbers (p_alive, expected purchases, predicted CLV) live in the ``clv``
@@ -12,7 +12,7 @@ Gamma-Gamma parameters, log-likelihoods, counts and diagnostics, or why the run 
 from alembic import op
 
 revision = "0007_clv"
-down_revision = "0005_run_reliability"
+down_revision = "0006_comments"
 branch_labels = None
 depends_on = None
 

@@ -1,12 +1,6 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.customer_segments: one row per customer of the latest published run, every method's label.
 CREATE OR REPLACE VIEW mart.customer_segments AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     f.customer_id,
     l.as_of_date,
@@ -50,7 +44,7 @@ SELECT
     (clv.scores ->> 'p_alive')::double precision AS p_alive,
     (clv.scores ->> 'expected_purchases_90d')::double precision AS expected_purchases_90d,
     (clv.scores ->> 'predicted_clv_12m')::double precision AS predicted_clv_12m
-FROM latest AS l
+FROM mart.as_of AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
 LEFT JOIN segmentation.customer_segments AS rfm
     ON rfm.run_id = l.run_id AND rfm.method = 'rfm' AND rfm.customer_id = f.customer_id

@@ -1,12 +1,6 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.segment_profiles: one row per (method, segment) of the latest published run.
 CREATE OR REPLACE VIEW mart.segment_profiles AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     l.as_of_date,
     l.run_id,
@@ -27,7 +21,7 @@ SELECT
     (p.extra ->> 'avg_predicted_clv_12m')::double precision AS avg_predicted_clv_12m,
     (p.extra ->> 'total_predicted_clv_12m')::double precision AS total_predicted_clv_12m,
     (p.extra ->> 'avg_p_alive')::double precision AS avg_p_alive
-FROM latest AS l
+FROM mart.as_of AS l
 JOIN segmentation.segment_profiles AS p ON p.run_id = l.run_id;
 
 COMMENT ON VIEW mart.segment_profiles IS

@@ -1,3 +1,4 @@
+-- parameters actions, run_id: bound by psycopg in etl.segment.pipeline.build_profiles
 -- One row per method and segment of the run: size, revenue contribution, mean R/F/M, top
 -- categories, predicted customer value (when the clv method ran) and a recommended action (configured per segment; for methods without their own,
 -- the action of the segment's dominant RFM segment when RFM ran).

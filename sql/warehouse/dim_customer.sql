@@ -1,3 +1,4 @@
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert customers: one row per customer_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.

@@ -1,3 +1,4 @@
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert products: one row per product_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.

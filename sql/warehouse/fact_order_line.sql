@@ -1,3 +1,4 @@
+-- template parts batch_id, lines: filled by etl.ingest.sqlgen.model
 -- Write the batch's good lines. A line whose (order_id, line_no) is already in the warehouse is
 -- a duplicate: it is rewritten only if something changed and the line there came from this
 -- batch or an older one (batches are built in staging order; a late older one loses). New

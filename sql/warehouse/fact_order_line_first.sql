@@ -1,3 +1,4 @@
+-- template parts batch_id, lines: filled by etl.ingest.sqlgen.model
 -- The first load into an empty fact table: every good line is new, so a plain insert (the
 -- caller has dropped the indexes and rebuilds them after; it reads the row count).
 INSERT INTO warehouse.fact_order_line (

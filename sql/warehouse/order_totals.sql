@@ -1,3 +1,4 @@
+-- template parts batch_id, scope, totals: filled by etl.ingest.sqlgen.model
 -- One row per order the batch touched, recomputed from all of its lines in the warehouse (an
 -- order's lines may arrive in several batches). <scope> selects those orders' lines.
 -- A sale line: l.is_sale (filled by the loader, etl.ingest.sqlgen.is_sale). return_amount is
