@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from etl.commands.common import add_database_option, resolve_database_url
-from etl.commands.run import _date
+from etl.commands.common import add_database_option, date_arg, resolve_database_url
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "absolute error per customer.",
     )
     add_database_option(bt)
-    bt.add_argument("--calibration-end", required=True, type=_date, metavar="YYYY-MM-DD")
-    bt.add_argument("--holdout-end", required=True, type=_date, metavar="YYYY-MM-DD")
+    bt.add_argument("--calibration-end", required=True, type=date_arg, metavar="YYYY-MM-DD")
+    bt.add_argument("--holdout-end", required=True, type=date_arg, metavar="YYYY-MM-DD")
     bt.add_argument("--time-unit", choices=("day", "week"), default="week")
     bt.add_argument("--json", action="store_true", help="print the result as JSON")
     bt.add_argument("--per-customer", metavar="CSV", help="write per-customer results here")

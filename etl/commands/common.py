@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 from etl.db import register_connection_secrets
 from etl.settings import DATABASE_URL_ENV, database_url
@@ -20,3 +21,13 @@ def resolve_database_url(args: argparse.Namespace) -> str:
     url = database_url(getattr(args, "database_url", None))
     register_connection_secrets(url)  # masked in every message and log line from here on
     return url
+
+
+def date_arg(text: str) -> dt.date:
+    """argparse type for a YYYY-MM-DD option, parsed by the one date parser (etl.dates)."""
+    from etl.dates import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
-from etl.commands.common import add_database_option, resolve_database_url
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from exc
+from etl.commands.common import add_database_option, date_arg, resolve_database_url
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--segment", required=True, help='segment label, e.g. "At Risk"')
     p.add_argument(
         "--as-of",
-        type=_date,
+        type=date_arg,
         metavar="YYYY-MM-DD",
         help="published run of this date (default: the latest, what the marts show)",
     )

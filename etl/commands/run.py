@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
-from etl.commands.common import add_database_option, resolve_database_url
-from etl.dates import parse_date
+from etl.commands.common import add_database_option, date_arg, resolve_database_url
 from etl.db import connect
 from etl.errors import SegwiseError
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "kept (carried forward) unless --replace is given.",
     )
     add_database_option(run)
-    run.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
+    run.add_argument("--as-of", required=True, type=date_arg, metavar="YYYY-MM-DD")
     run.add_argument(
         "--methods",
         metavar="LIST",
@@ -61,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_database_option(report)
     which = report.add_mutually_exclusive_group()
     which.add_argument("--run-id", type=int, help="run to report (default: latest published)")
-    which.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="published run of a date")
+    which.add_argument(
+        "--as-of", type=date_arg, metavar="YYYY-MM-DD", help="published run of a date"
+    )
     report.add_argument(
         "--out",
         metavar="PATH",

@@ -82,8 +82,10 @@ def parse_int(name: str, value: str | None, default: int, *, minimum: int = 0) -
 def parse_date(name: str, value: str | None, default: date) -> date:
     if value is None:
         return default
+    from etl.dates import parse_date as parse_text
+
     try:
-        return date.fromisoformat(value)
+        return parse_text(value)
     except ValueError:
         raise ConfigurationError(f"{name}={value!r}: use a date YYYY-MM-DD") from None
 

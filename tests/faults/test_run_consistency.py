@@ -3,6 +3,7 @@ and `segwise run` runs the DAG's data-quality checks before it publishes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import psycopg
@@ -15,7 +16,7 @@ from etl.segment import pipeline, runs
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import insert_orders, small_warehouse
 
-AS_OF = "2024-06-30"
+AS_OF = dt.date(2024, 6, 30)
 LATE_ORDER = [("LATE1", "C001", "2024-03-01 10:00", "P1", 5, 100.0, False, "web", "north")]
 
 

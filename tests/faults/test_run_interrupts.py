@@ -4,6 +4,7 @@ one line. Each test holds a lock the run's features stage needs, so the run is c
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from tests.conftest import create_database, drop_database
 from tests.faults.conftest import popen_segwise
 from tests.segment.warehouse_data import small_warehouse
 
-AS_OF = "2024-06-30"
+AS_OF = dt.date(2024, 6, 30)
 PATIENCE = 120  # seconds a condition may take to come true (a deadline, not a speed check)
 
 
@@ -68,7 +69,9 @@ def _features_blocked(url: str) -> Iterator[psycopg.Connection]:
 
 
 def _start_blocked_run(url: str):
-    proc = popen_segwise("run", "--as-of", AS_OF, "--methods", "rfm", "--database-url", url)
+    proc = popen_segwise(
+        "run", "--as-of", AS_OF.isoformat(), "--methods", "rfm", "--database-url", url
+    )
     _until(lambda: _segwise_backends(url, waiting=True), "the run waits in its features stage")
     return proc
 

@@ -3,6 +3,7 @@ results (carried forward into the new run); `--replace` drops them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import psycopg
@@ -14,7 +15,7 @@ from etl.segment import pipeline
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import small_warehouse
 
-AS_OF = "2024-06-30"
+AS_OF = dt.date(2024, 6, 30)
 ALL_THREE = "rfm,tiers,channel"
 
 
@@ -68,7 +69,7 @@ def test_run_with_two_methods_keeps_the_third(url):
 
 
 def test_cli_keeps_by_default_and_replace_drops(url, capsys):
-    args = ["--as-of", AS_OF, "--database-url", url]
+    args = ["--as-of", AS_OF.isoformat(), "--database-url", url]
     assert main(["run", "--methods", ALL_THREE, *args]) == 0
     capsys.readouterr()
 

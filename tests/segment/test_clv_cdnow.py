@@ -4,6 +4,7 @@ calibration 1997-01-01 to 1997-09-30, purchases on one day counted once)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,7 +143,7 @@ def test_backtest_refuses_a_holdout_before_the_calibration_end(cdnow_url, capsys
 
 
 def test_run_stores_the_model_and_publishes_clv_columns(cdnow_url, tmp_path):
-    run_id = pipeline.run_all(cdnow_url, "1997-09-30", methods="rfm,clv", trigger="test")
+    run_id = pipeline.run_all(cdnow_url, dt.date(1997, 9, 30), methods="rfm,clv", trigger="test")
     with psycopg.connect(cdnow_url) as conn:
         model = conn.execute(
             "SELECT status, r, alpha, a, b, bgnbd_log_likelihood, p, q, v, customers, "
