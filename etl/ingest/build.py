@@ -16,7 +16,7 @@ from psycopg import sql
 
 from etl import db, settings
 from etl.errors import SegwiseError
-from etl.ingest import ledger, sqlgen
+from etl.ingest import ledger, sqlgen, warehouse_models
 from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, Mapping, from_document
 from etl.ingest.stage import drop_raw_tables, position_column
@@ -321,10 +321,8 @@ def _build(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -
         if dim is None or dim.source == lines_source or dim.source not in present:
             continue
         ins, upd = conn.execute(
-            sqlgen.model(
-                f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql",
-                rows=sqlgen.dim_rows_from_source(m, kind),
-                batch_id=sql.Literal(batch.batch_id),
+            warehouse_models.dim_upsert(
+                kind, sqlgen.dim_rows_from_source(m, kind), sql.Literal(batch.batch_id)
             )
         ).fetchone()
         batch.count(f"{kind}_inserted", ins)
@@ -459,27 +457,19 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     batch_id = sql.Literal(batch.batch_id)
     with _timed("facts and indexes"), _index_maintenance(conn, good, initial, batch):
         if initial:
-            ins = conn.execute(
-                sqlgen.model("warehouse/fact_order_line_first.sql", lines=table, batch_id=batch_id)
-            ).rowcount
+            ins = conn.execute(warehouse_models.fact_lines_first(table, batch_id)).rowcount
             upd = 0
             scope = sql.SQL("true")  # every line in the warehouse is this batch's
         else:
-            ins, upd = conn.execute(
-                sqlgen.model("warehouse/fact_order_line.sql", lines=table, batch_id=batch_id)
-            ).fetchone()
+            ins, upd = conn.execute(warehouse_models.fact_lines_upsert(table, batch_id)).fetchone()
             conn.execute("ANALYZE warehouse.fact_order_line")
             scope = sql.SQL("l.order_id IN (SELECT order_id FROM {} WHERE _reject IS NULL)").format(
                 table
             )
         with _timed("order fact"):
             totals = sql.Identifier("segwise_order_totals")
-            conn.execute(
-                sqlgen.model(
-                    "warehouse/order_totals.sql", totals=totals, scope=scope, batch_id=batch_id
-                )
-            )
-            conn.execute(sqlgen.model("warehouse/fact_order.sql", totals=totals))
+            conn.execute(warehouse_models.order_totals(totals, scope, batch_id))
+            conn.execute(warehouse_models.fact_order(totals))
     batch.rows_loaded = int(ins)
     batch.rows_duplicate = int(good - ins)
     batch.count("duplicate:in_warehouse", good - ins)
@@ -534,11 +524,7 @@ def _dimensions_from_lines(conn, batch: _Batch, kinds: list[str], table: sql.Ide
                 )
             )
         ins_d, upd_d = conn.execute(
-            sqlgen.model(
-                f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql",
-                rows=sql.SQL("SELECT * FROM {}").format(rows),
-                batch_id=batch_id,
-            )
+            warehouse_models.dim_upsert(kind, sql.SQL("SELECT * FROM {}").format(rows), batch_id)
         ).fetchone()
         batch.count(f"{kind}_inserted", ins_d)
         batch.count(f"{kind}_updated", upd_d)

@@ -21,33 +21,16 @@ import yaml
 
 from etl.errors import ConfigurationError
 from etl.ingest import coerce
+from etl.ingest.columns import MAPPED_FIELDS, REQUIRED_FIELDS
 from etl.ingest.expr import ColumnRef, ExpressionError, compile_expression, valid_column_name
 
 LINES = "order_lines"
 CUSTOMERS = "customers"
 PRODUCTS = "products"
 
-# canonical target -> SQL type; * = a line without it is rejected
-ORDER_LINE_FIELDS: dict[str, str] = {
-    "order_id": "text",
-    "line_no": "integer",
-    "customer_id": "text",
-    "order_ts": "timestamp",
-    "product_id": "text",
-    "quantity": "numeric",
-    "unit_price": "numeric",
-    "gross_amount": "numeric",
-    "discount_amount": "numeric",
-    "amount": "numeric",
-    "cost_amount": "numeric",
-    "channel": "text",
-    "platform": "text",
-    "market": "text",
-    "country": "text",
-    "region": "text",
-    "store_id": "text",
-}
-ORDER_LINE_REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")  # or amount for price
+# canonical target -> SQL type (etl/ingest/columns.py defines the order line's)
+ORDER_LINE_FIELDS: dict[str, str] = MAPPED_FIELDS
+ORDER_LINE_REQUIRED = REQUIRED_FIELDS  # unit_price: or the line amount
 CUSTOMER_FIELDS: dict[str, str] = {
     "customer_id": "text",
     "gender": "text",

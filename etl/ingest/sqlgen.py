@@ -13,6 +13,7 @@ from psycopg import sql
 
 from etl.errors import ConfigurationError
 from etl.ingest import coerce
+from etl.ingest.columns import PLAIN_FIELDS, REQUIRED_FIELDS, SIGNED_FIELDS
 from etl.ingest.expr import columns_in, compile_expression
 from etl.ingest.mapping import (
     CUSTOMER_FIELDS,
@@ -269,19 +270,7 @@ def mapped_dim_fields(dim: TargetSpec) -> list[str]:
 
 
 # Order-line fields that reach the lines table unchanged (returns change the amounts' signs).
-PLAIN_LINE_FIELDS = (
-    "order_id",
-    "customer_id",
-    "order_ts",
-    "product_id",
-    "unit_price",
-    "channel",
-    "platform",
-    "market",
-    "country",
-    "region",
-    "store_id",
-)
+PLAIN_LINE_FIELDS = PLAIN_FIELDS
 
 
 def shared_line_fields(mapping: Mapping, kind: str) -> frozenset[str]:
@@ -482,15 +471,7 @@ def order_lines(
         sql.SQL("x.line_no AS _line_no"),
     ]
     y_cols += [sql.SQL("x.{}").format(ident(n)) for n in extra]
-    out_names = [
-        *plain,
-        "is_return",
-        "quantity",
-        "gross_amount",
-        "discount_amount",
-        "amount",
-        "cost_amount",
-    ]
+    out_names = [*plain, "is_return", *SIGNED_FIELDS]
     out_names += [f"r:{r}" for r in rules]
     y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
     for kind in dims_from_lines:
@@ -519,7 +500,7 @@ def order_lines(
     # a line whose amount is given needs no unit price when its quantity is zero (it is kept,
     # counted as kept:zero_quantity)
     priced = " AND x.quantity <> 0" if mapped_amount else ""
-    for name in ("order_id", "order_ts", "quantity", "unit_price"):
+    for name in REQUIRED_FIELDS:
         text = price_text if name == "unit_price" else mapped[name]
         need(
             f"x.{name} IS NULL" + (priced if name == "unit_price" else ""),
