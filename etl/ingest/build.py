@@ -16,7 +16,7 @@ from psycopg import sql
 
 from etl import db, settings
 from etl.errors import SegwiseError
-from etl.ingest import ledger, sqlgen, warehouse_models
+from etl.ingest import ledger, lines_sql, sqlgen, warehouse_models
 from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, Mapping, from_document
 from etl.ingest.stage import drop_raw_tables, position_column
@@ -382,7 +382,7 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     plans = {}
 
     def lines_statement(fast: bool) -> sql.Composed:
-        plans[fast] = sqlgen.order_lines(
+        plans[fast] = lines_sql.order_lines(
             m,
             batch.batch_id,
             batch.codes,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from psycopg import sql
 
 from etl.errors import ConfigurationError
 from etl.ingest import coerce
@@ -141,10 +142,23 @@ class Mapping:
     params: dict[str, Any]
     max_rejected_fraction: float
     document: dict[str, Any]  # the resolved YAML, stored in the ledger
+    # every expression's SQL, compiled once when the mapping is checked (_check_expressions):
+    # (kind, group, key) -> SQL, group one of columns, attributes, returns, join[i]
+    compiled: dict[tuple[str, str, str], sql.Composable] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def lines(self) -> TargetSpec | None:
         return self.targets.get(LINES)
+
+    def expression(self, kind: str, group: str, key: str) -> sql.Composable:
+        """The SQL of the expression ``kind.group.key`` (e.g. order_lines.columns.amount)."""
+        return self.compiled[(kind, group, key)]
+
+    def join_condition(self, kind: str, i: int, left: str) -> sql.Composable:
+        """The SQL of the left side ``left`` of the target's i-th join condition."""
+        return self.compiled[(kind, f"join[{i}]", left)]
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.document, sort_keys=True, default=str).encode()
@@ -569,12 +583,13 @@ def make_resolver(mapping: Mapping, target: TargetSpec, upto: int | None = None)
 
 
 def _check_expressions(mapping: Mapping, err: _Errors) -> None:
+    """Compile every expression, keeping its SQL in ``mapping.compiled`` for the renderer."""
     for kind, t in mapping.targets.items():
         for i, j in enumerate(t.joins):
             resolve = make_resolver(mapping, t, upto=i)
             for left, right in j.on:
                 try:
-                    compile_expression(left, resolve)
+                    mapping.compiled[(kind, f"join[{i}]", left)] = compile_expression(left, resolve)
                 except ExpressionError as exc:
                     err.add(f"{kind}.join[{i}].on: {exc}")
                 if right not in relation_columns(mapping, j.source):
@@ -587,7 +602,7 @@ def _check_expressions(mapping: Mapping, err: _Errors) -> None:
         ):
             for k, text in exprs.items():
                 try:
-                    compile_expression(text, resolve)
+                    mapping.compiled[(kind, group, k)] = compile_expression(text, resolve)
                 except ExpressionError as exc:
                     err.add(f"{kind}.{group}.{k}: {exc}")
     lines = mapping.lines
