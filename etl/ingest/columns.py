@@ -2,7 +2,7 @@
 
 Everything else that lists order-line columns derives its list from ``ORDER_LINE`` here: the
 canonical fields a mapping may fill (``mapping.ORDER_LINE_FIELDS``), the staged lines table
-(``sqlgen.order_lines``), the warehouse writes (``warehouse_models``, filling
+(``lines_sql.order_lines``), the warehouse writes (``warehouse_models``, filling
 ``sql/warehouse/fact_order_line*.sql``, ``order_totals.sql`` and ``fact_order.sql``) and the
 demo's order-line file (``etl.demo.writer``). Migrations keep their literal DDL;
 tests/ingest/test_columns.py checks that the migrated ``warehouse.fact_order_line`` has exactly

@@ -269,10 +269,6 @@ def mapped_dim_fields(dim: TargetSpec) -> list[str]:
     return names + (["attributes"] if dim.attributes else [])
 
 
-# Order-line fields that reach the lines table unchanged (returns change the amounts' signs).
-PLAIN_LINE_FIELDS = PLAIN_FIELDS
-
-
 def shared_line_fields(mapping: Mapping, kind: str) -> frozenset[str]:
     """A dimension's fields, read from the lines, that compile to the same SQL as the line
     field of the same name (online_retail: customer_id and country, product_id). The lines
@@ -282,7 +278,7 @@ def shared_line_fields(mapping: Mapping, kind: str) -> frozenset[str]:
     shared = set()
     for name in mapped_dim_fields(dim):
         type_ = DIM_FIELDS[kind].get(name)
-        if name not in PLAIN_LINE_FIELDS or name not in lines.columns or name not in dim.columns:
+        if name not in PLAIN_FIELDS or name not in lines.columns or name not in dim.columns:
             continue
         if type_ != ORDER_LINE_FIELDS[name]:
             continue
