@@ -31,6 +31,7 @@ from etl.demo.orders import (
     Day,
 )
 from etl.demo.universe import CHANNELS, FAMILY, GENDERS, STORE_IDS, Universe
+from etl.ingest.columns import FILE_COLUMNS
 
 CUSTOMER_COLUMNS = (
     "customer_id",
@@ -54,23 +55,7 @@ PRODUCT_COLUMNS = (
     "list_price",
     "unit_cost",
 )
-ORDER_LINE_COLUMNS = (
-    "order_id",
-    "line_no",
-    "customer_id",
-    "order_ts",
-    "product_id",
-    "quantity",
-    "unit_price",
-    "discount_amount",
-    "is_return",
-    "channel",
-    "platform",
-    "market",
-    "country",
-    "region",
-    "store_id",
-)
+ORDER_LINE_COLUMNS = FILE_COLUMNS  # the canonical order line (etl/ingest/columns.py)
 
 _DATE_IDX, _PRICE_IDX, _QTY_IDX = (
     MALFORMED_KINDS.index(k) for k in ("unparseable date", "negative price", "non-numeric quantity")
@@ -182,26 +167,24 @@ def order_lines_table(day: Day, u: Universe, product_ids: pa.Array) -> pa.Table:
         negative = pc.binary_join_element_wise("-", pc.filter(unit_price, pa.array(m)), "")
         unit_price = _corrupt(unit_price, m, negative)
     store = np.where(c["store"] < 0, len(_STORES) - 1, c["store"])
-    return _table(
-        ORDER_LINE_COLUMNS,
-        [
-            order_id,
-            _text(c["line_no"]),
-            u.ids.take(cust),
-            order_ts,
-            product_ids.take(pa.array(c["product"])),
-            quantity,
-            unit_price,
-            _money(c["discount"]),
-            _BOOL.take(pa.array(c["kind"])),
-            _CHANNELS.take(pa.array(c["channel"])),
-            _PLATFORMS.take(pa.array(c["platform"])),
-            _CITY["market"].take(city),
-            _CITY["country"].take(city),
-            _CITY["region"].take(city),
-            _STORES.take(pa.array(store)),
-        ],
-    )
+    by_name = {
+        "order_id": order_id,
+        "line_no": _text(c["line_no"]),
+        "customer_id": u.ids.take(cust),
+        "order_ts": order_ts,
+        "product_id": product_ids.take(pa.array(c["product"])),
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "discount_amount": _money(c["discount"]),
+        "is_return": _BOOL.take(pa.array(c["kind"])),
+        "channel": _CHANNELS.take(pa.array(c["channel"])),
+        "platform": _PLATFORMS.take(pa.array(c["platform"])),
+        "market": _CITY["market"].take(city),
+        "country": _CITY["country"].take(city),
+        "region": _CITY["region"].take(city),
+        "store_id": _STORES.take(pa.array(store)),
+    }
+    return _table(ORDER_LINE_COLUMNS, [by_name[n] for n in ORDER_LINE_COLUMNS])
 
 
 def _corrupt(values: pa.Array, mask: np.ndarray, replacement: pa.Array) -> pa.Array:

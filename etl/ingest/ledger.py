@@ -248,3 +248,15 @@ def fetch(url: str, batch_id: int) -> LoadResult:
         row[8],
         row[9],
     )
+
+
+def success_message(
+    conn, batch_id: int, *, rows_read: int, loaded: int, duplicate: int, rejected: int
+) -> str:
+    """The ledger message of a built batch: its counts and its first rejection."""
+    first = first_rejections(conn, batch_id, 1) if rejected else []
+    return (
+        f"{rows_read} rows read, {loaded} order lines loaded, "
+        f"{duplicate} already in the warehouse, {rejected} rejected"
+        + (f"; {first[0][1]}" if first else "")
+    )

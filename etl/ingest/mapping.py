@@ -18,36 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from psycopg import sql
 
 from etl.errors import ConfigurationError
 from etl.ingest import coerce
+from etl.ingest.columns import MAPPED_FIELDS, REQUIRED_FIELDS
 from etl.ingest.expr import ColumnRef, ExpressionError, compile_expression, valid_column_name
 
 LINES = "order_lines"
 CUSTOMERS = "customers"
 PRODUCTS = "products"
 
-# canonical target -> SQL type; * = a line without it is rejected
-ORDER_LINE_FIELDS: dict[str, str] = {
-    "order_id": "text",
-    "line_no": "integer",
-    "customer_id": "text",
-    "order_ts": "timestamp",
-    "product_id": "text",
-    "quantity": "numeric",
-    "unit_price": "numeric",
-    "gross_amount": "numeric",
-    "discount_amount": "numeric",
-    "amount": "numeric",
-    "cost_amount": "numeric",
-    "channel": "text",
-    "platform": "text",
-    "market": "text",
-    "country": "text",
-    "region": "text",
-    "store_id": "text",
-}
-ORDER_LINE_REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")  # or amount for price
+# canonical target -> SQL type (etl/ingest/columns.py defines the order line's)
+ORDER_LINE_FIELDS: dict[str, str] = MAPPED_FIELDS
+ORDER_LINE_REQUIRED = REQUIRED_FIELDS  # unit_price: or the line amount
 CUSTOMER_FIELDS: dict[str, str] = {
     "customer_id": "text",
     "gender": "text",
@@ -161,10 +145,23 @@ class Mapping:
     params: dict[str, Any]
     max_rejected_fraction: float
     document: dict[str, Any]  # the resolved YAML, stored in the ledger
+    # every expression's SQL, compiled once when the mapping is checked (_check_expressions):
+    # (kind, group, key) -> SQL, group one of columns, attributes, returns, join[i]
+    compiled: dict[tuple[str, str, str], sql.Composable] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def lines(self) -> TargetSpec | None:
         return self.targets.get(LINES)
+
+    def expression(self, kind: str, group: str, key: str) -> sql.Composable:
+        """The SQL of the expression ``kind.group.key`` (e.g. order_lines.columns.amount)."""
+        return self.compiled[(kind, group, key)]
+
+    def join_condition(self, kind: str, i: int, left: str) -> sql.Composable:
+        """The SQL of the left side ``left`` of the target's i-th join condition."""
+        return self.compiled[(kind, f"join[{i}]", left)]
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.document, sort_keys=True, default=str).encode()
@@ -596,12 +593,13 @@ def make_resolver(mapping: Mapping, target: TargetSpec, upto: int | None = None)
 
 
 def _check_expressions(mapping: Mapping, err: _Errors) -> None:
+    """Compile every expression, keeping its SQL in ``mapping.compiled`` for the renderer."""
     for kind, t in mapping.targets.items():
         for i, j in enumerate(t.joins):
             resolve = make_resolver(mapping, t, upto=i)
             for left, right in j.on:
                 try:
-                    compile_expression(left, resolve)
+                    mapping.compiled[(kind, f"join[{i}]", left)] = compile_expression(left, resolve)
                 except ExpressionError as exc:
                     err.add(f"{kind}.join[{i}].on: {exc}")
                 if right not in relation_columns(mapping, j.source):
@@ -614,7 +612,7 @@ def _check_expressions(mapping: Mapping, err: _Errors) -> None:
         ):
             for k, text in exprs.items():
                 try:
-                    compile_expression(text, resolve)
+                    mapping.compiled[(kind, group, k)] = compile_expression(text, resolve)
                 except ExpressionError as exc:
                     err.add(f"{kind}.{group}.{k}: {exc}")
     lines = mapping.lines

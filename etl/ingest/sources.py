@@ -20,7 +20,7 @@ from etl.ingest import files as filesmod
 from etl.ingest import ledger
 from etl.ingest.files import InputError
 from etl.ingest.ledger import LoadError, LoadResult
-from etl.ingest.mapping import LINES, Mapping, resolve
+from etl.ingest.mapping import LINES, Mapping, SourceSpec, resolve
 from etl.ingest.readers import clean_text, match_columns
 from etl.ingest.stage import StagedSource, layout_key, stage_files, stage_streams
 
@@ -183,15 +183,7 @@ def load_query(
     from etl.ingest.build import build_batch
 
     m = resolve(layout, mapping)
-    if LINES not in m.targets:
-        raise SegwiseError(f"layout {m.name} maps no order lines: nothing to load from a query")
-    lines_source = m.sources[m.targets[LINES].source]
-    others = [s.name for s in m.file_sources() if s.required and s.name != lines_source.name]
-    if others:
-        raise SegwiseError(
-            f"layout {m.name} also needs files for {', '.join(others)}: a source database "
-            "query feeds only the order lines; use a mapping whose other sources are optional"
-        )
+    lines_source = _query_lines_source(m)
     ledger.ensure_warehouse(url)
     key = layout_key(m, layout is not None)
     qhash = hashlib.sha256(query.strip().encode()).hexdigest()[:12]
@@ -205,25 +197,12 @@ def load_query(
         engine = create_engine(source_url)
     except (SQLAlchemyError, ValueError) as exc:
         raise SegwiseError(f"source database URL {db.redact(source_url)}: {exc}") from None
-    quoted = engine.dialect.identifier_preparer.quote(watermark_column)
     inner = query.strip().rstrip(";")
-    stmt = f"SELECT * FROM ({inner}) AS segwise_source"  # noqa: S608 - the configured query
-    params: dict[str, Any] = {}
-    if previous is not None:
-        stmt += f" WHERE {quoted} > :watermark"
-        params["watermark"] = _decode_watermark(previous)
-    stmt += f" ORDER BY {quoted}"
-    state: dict[str, Any] = {"max": None}
+    quoted = engine.dialect.identifier_preparer.quote(watermark_column)
+    stmt, params = _newer_rows(inner, quoted, previous)
     try:
         with engine.connect() as conn:
-            probe = conn.execute(text(f"SELECT * FROM ({inner}) AS segwise_source WHERE 1 = 0"))  # noqa: S608
-            header = list(probe.keys())
-            probe.close()
-            if watermark_column not in header:
-                raise SegwiseError(
-                    f"watermark column {watermark_column!r} is not among the query's columns "
-                    f"({', '.join(header)})"
-                )
+            header = _query_header(conn, text, inner, watermark_column)
             header_map = match_columns(f"query {uri}", lines_source, header)
             result = conn.execution_options(stream_results=True, yield_per=QUERY_CHUNK).execute(
                 text(stmt), params
@@ -241,29 +220,10 @@ def load_query(
                     message=f"no rows newer than watermark {previous or '(none)'}: nothing to do",
                 )
                 return ledger.fetch(url, batch_id)
-            wm_index = header.index(watermark_column)
-
-            def batches() -> Iterator[pa.RecordBatch]:
-                line = 1
-                for chunk in _chain(first, chunks):
-                    n = len(chunk)
-                    arrays = [pa.array(np.arange(line, line + n, dtype=np.int64))]
-                    for src_col in header_map.values():
-                        if src_col is None:
-                            arrays.append(pa.nulls(n, pa.string()))
-                        else:
-                            i = header.index(src_col)
-                            values = pa.array([_to_text(r[i]) for r in chunk], pa.string())
-                            arrays.append(clean_text(values))
-                    values = [r[wm_index] for r in chunk if r[wm_index] is not None]
-                    if values:
-                        top = max(values)
-                        state["max"] = top if state["max"] is None else max(state["max"], top)
-                    line += n
-                    yield pa.RecordBatch.from_arrays(arrays, names=["_line", *header_map])
+            rows = _QueryRows(_chain(first, chunks), header, header_map, watermark_column)
 
             def streams():
-                yield 1, StagedSource(lines_source.name, uri, batches()), None
+                yield 1, StagedSource(lines_source.name, uri, rows.batches()), None
 
             staged = stage_streams(
                 url,
@@ -279,9 +239,7 @@ def load_query(
                 streams=streams,
                 progress=None,
                 watermark_from=previous,
-                watermark_to=lambda: (
-                    _encode_watermark(state["max"]) if state["max"] is not None else previous
-                ),
+                watermark_to=lambda: rows.watermark(previous),
             )
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().split("\n")[0]
@@ -291,6 +249,84 @@ def load_query(
     if build and staged.status == "staged":
         return build_batch(url, staged.batch_id)
     return staged
+
+
+def _query_lines_source(m: Mapping) -> SourceSpec:
+    """The layout's order-line source, which the query feeds; the layout may need no others."""
+    if LINES not in m.targets:
+        raise SegwiseError(f"layout {m.name} maps no order lines: nothing to load from a query")
+    lines_source = m.sources[m.targets[LINES].source]
+    others = [s.name for s in m.file_sources() if s.required and s.name != lines_source.name]
+    if others:
+        raise SegwiseError(
+            f"layout {m.name} also needs files for {', '.join(others)}: a source database "
+            "query feeds only the order lines; use a mapping whose other sources are optional"
+        )
+    return lines_source
+
+
+def _newer_rows(inner: str, quoted: str, previous: str | None) -> tuple[str, dict[str, Any]]:
+    """The statement reading the query's rows after the stored watermark, in watermark order."""
+    stmt = f"SELECT * FROM ({inner}) AS segwise_source"  # noqa: S608 - the configured query
+    params: dict[str, Any] = {}
+    if previous is not None:
+        stmt += f" WHERE {quoted} > :watermark"
+        params["watermark"] = _decode_watermark(previous)
+    return stmt + f" ORDER BY {quoted}", params
+
+
+def _query_header(conn, text, inner: str, watermark_column: str) -> list[str]:
+    """The query's column names (read without rows); the watermark column must be one."""
+    probe = conn.execute(text(f"SELECT * FROM ({inner}) AS segwise_source WHERE 1 = 0"))  # noqa: S608
+    header = list(probe.keys())
+    probe.close()
+    if watermark_column not in header:
+        raise SegwiseError(
+            f"watermark column {watermark_column!r} is not among the query's columns "
+            f"({', '.join(header)})"
+        )
+    return header
+
+
+class _QueryRows:
+    """The query's row chunks as the record batches staging reads (text columns in the order
+    of the layout's source, numbered lines), noting the largest watermark value passed."""
+
+    def __init__(
+        self,
+        chunks: Iterator[Any],
+        header: list[str],
+        header_map: dict[str, str | None],
+        watermark_column: str,
+    ) -> None:
+        self.chunks = chunks
+        self.header = header
+        self.header_map = header_map
+        self.wm_index = header.index(watermark_column)
+        self.max: Any = None
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        line = 1
+        for chunk in self.chunks:
+            n = len(chunk)
+            arrays = [pa.array(np.arange(line, line + n, dtype=np.int64))]
+            for src_col in self.header_map.values():
+                if src_col is None:
+                    arrays.append(pa.nulls(n, pa.string()))
+                else:
+                    i = self.header.index(src_col)
+                    values = pa.array([_to_text(r[i]) for r in chunk], pa.string())
+                    arrays.append(clean_text(values))
+            values = [r[self.wm_index] for r in chunk if r[self.wm_index] is not None]
+            if values:
+                top = max(values)
+                self.max = top if self.max is None else max(self.max, top)
+            line += n
+            yield pa.RecordBatch.from_arrays(arrays, names=["_line", *self.header_map])
+
+    def watermark(self, previous: str | None) -> str | None:
+        """The watermark to store: the largest value read, else the previous one."""
+        return _encode_watermark(self.max) if self.max is not None else previous
 
 
 def _chain(first, rest):

@@ -1,8 +1,11 @@
-"""Render the staging/warehouse SQL models for one batch of one mapping.
+"""Render the staging SQL models for one batch of one mapping: typed sources, joins, dimension
+rows. The order lines' statement is lines_sql's, the warehouse writes warehouse_models'.
 
 The model files in ``sql/staging`` and ``sql/warehouse`` hold each statement's shape; this module
 fills in the parts that depend on the mapping (column lists, typed values, expressions, joins),
 always through ``psycopg.sql`` so names from config are quoted identifiers and values literals.
+The mapping's expressions arrive compiled (``Mapping.expression``): compiled once, when the
+mapping was checked.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from psycopg import sql
 
 from etl.errors import ConfigurationError
 from etl.ingest import coerce
-from etl.ingest.expr import columns_in, compile_expression
+from etl.ingest.columns import PLAIN_FIELDS
 from etl.ingest.mapping import (
     CUSTOMER_FIELDS,
     CUSTOMERS,
@@ -27,7 +30,6 @@ from etl.ingest.mapping import (
     TargetSpec,
     alias_for,
     effective_joins,
-    make_resolver,
 )
 from etl.paths import read_sql
 
@@ -216,8 +218,12 @@ def typed_select(
     )
 
 
-def _cast(expr: sql.Composable, type_: str) -> sql.Composable:
+def cast(expr: sql.Composable, type_: str) -> sql.Composable:
     return sql.SQL("({})::{}").format(expr, sql.SQL(_SQL_TYPES[type_]))
+
+
+def null_of(type_: str) -> sql.Composable:
+    return sql.SQL("NULL::{}").format(sql.SQL(_SQL_TYPES[type_]))
 
 
 def relation(mapping: Mapping, name: str, keys: list[str]) -> sql.Composable:
@@ -240,12 +246,11 @@ def joins_sql(mapping: Mapping, target: TargetSpec) -> sql.Composable:
     parts = []
     joins = effective_joins(mapping, target)
     for i, j in enumerate(joins):
-        resolve = make_resolver(mapping, target, upto=i)
         conds = []
         for left, right in j.on:
             conds.append(
                 sql.SQL("({})::text = {}.{}::text").format(
-                    compile_expression(left, resolve),
+                    mapping.join_condition(target.kind, i, left),
                     sql.Identifier(alias_for(j.source)),
                     sql.Identifier(right),
                 )
@@ -260,30 +265,10 @@ def joins_sql(mapping: Mapping, target: TargetSpec) -> sql.Composable:
     return sql.SQL("\n        ").join(parts)
 
 
-def _expr(mapping: Mapping, target: TargetSpec, text: str, where: str) -> sql.Composable:
-    return compile_expression(text, make_resolver(mapping, target), where=where)
-
-
 def mapped_dim_fields(dim: TargetSpec) -> list[str]:
     """The dimension fields the mapping gives a value (attributes when it has any)."""
     names = [n for n in DIM_FIELDS[dim.kind] if n in dim.columns]
     return names + (["attributes"] if dim.attributes else [])
-
-
-# Order-line fields that reach the lines table unchanged (returns change the amounts' signs).
-PLAIN_LINE_FIELDS = (
-    "order_id",
-    "customer_id",
-    "order_ts",
-    "product_id",
-    "unit_price",
-    "channel",
-    "platform",
-    "market",
-    "country",
-    "region",
-    "store_id",
-)
 
 
 def shared_line_fields(mapping: Mapping, kind: str) -> frozenset[str]:
@@ -295,12 +280,12 @@ def shared_line_fields(mapping: Mapping, kind: str) -> frozenset[str]:
     shared = set()
     for name in mapped_dim_fields(dim):
         type_ = DIM_FIELDS[kind].get(name)
-        if name not in PLAIN_LINE_FIELDS or name not in lines.columns or name not in dim.columns:
+        if name not in PLAIN_FIELDS or name not in lines.columns or name not in dim.columns:
             continue
         if type_ != ORDER_LINE_FIELDS[name]:
             continue
-        ours = _cast(_expr(mapping, dim, dim.columns[name], f"{kind}.{name}: "), type_)
-        theirs = _cast(_expr(mapping, lines, lines.columns[name], f"order_lines.{name}: "), type_)
+        ours = cast(mapping.expression(kind, "columns", name), type_)
+        theirs = cast(mapping.expression(LINES, "columns", name), type_)
         if ours == theirs:
             shared.add(name)
     return frozenset(shared)
@@ -323,15 +308,15 @@ def dim_columns(
         if (mapped_only and name not in dim.columns) or name in skip:
             continue
         if name in dim.columns:
-            value = _cast(_expr(mapping, dim, dim.columns[name], f"{dim.kind}.{name}: "), type_)
+            value = cast(mapping.expression(dim.kind, "columns", name), type_)
         else:
-            value = sql.SQL("NULL::{}").format(sql.SQL(_SQL_TYPES[type_]))
+            value = null_of(type_)
         items.append(sql.SQL("{} AS {}").format(value, sql.Identifier(prefix + name)))
     if dim.attributes:
         pairs = []
-        for k, text in dim.attributes.items():
+        for k in dim.attributes:
             pairs.append(sql.Literal(k))
-            pairs.append(_expr(mapping, dim, text, f"{dim.kind}.attributes.{k}: "))
+            pairs.append(mapping.expression(dim.kind, "attributes", k))
         attrs = sql.SQL("jsonb_strip_nulls(jsonb_build_object({}))").format(
             sql.SQL(", ").join(pairs)
         )
@@ -341,264 +326,6 @@ def dim_columns(
         attrs = sql.SQL("'{}'::jsonb")
     items.append(sql.SQL("{} AS {}").format(attrs, sql.Identifier(prefix + "attributes")))
     return items
-
-
-@dataclass
-class LinesPlan:
-    statement: sql.Composed
-    line_numbers: str  # 'column' (the mapping's), 'position' (staged _pos), 'window' (SQL)
-    return_rules: list[str]
-    dims_from_lines: list[str]
-
-
-def order_lines(
-    mapping: Mapping,
-    batch_id: int,
-    codes: Codes,
-    table: sql.Identifier,
-    *,
-    fast: bool = False,
-    careful: frozenset[str] = frozenset(),
-    plain_dates: frozenset[str] = frozenset(),
-    typed_dates: frozenset[str] = frozenset(),
-    iso_dates: frozenset[str] = frozenset(),
-    positions: bool = False,
-) -> LinesPlan:
-    """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
-    are read back from the raw table by their ctid when they are kept: carrying every
-    line's whole raw row through the typing cost ~15% of it. ``positions``: the raw table has
-    staged line positions (_pos)."""
-    target = mapping.targets[LINES]
-    src = mapping.sources[target.source]
-    base_alias = sql.Identifier(alias_for(target.source))
-    extra = ["_pos"] if positions else []
-    base = typed_select(
-        src,
-        raw_table(batch_id, src.name),
-        codes,
-        "",
-        fast=fast,
-        careful=careful,
-        plain_dates=plain_dates,
-        typed_dates=typed_dates,
-        iso_dates=iso_dates,
-        extra=extra,
-    )
-
-    def ident(name: str) -> sql.Identifier:
-        return sql.Identifier(name)
-
-    x_cols: list[sql.Composable] = [sql.SQL("{}.{}").format(base_alias, ident(n)) for n in extra]
-    mapped = target.columns
-    for name, type_ in ORDER_LINE_FIELDS.items():
-        if name in mapped:
-            value = _cast(_expr(mapping, target, mapped[name], f"order_lines.{name}: "), type_)
-        elif name == "unit_price" and "amount" in mapped:  # none on a zero-quantity line
-            value = sql.SQL("(abs({}) / NULLIF(abs({}), 0))").format(
-                _cast(_expr(mapping, target, mapped["amount"], "order_lines.amount: "), type_),
-                _cast(_expr(mapping, target, mapped["quantity"], "order_lines.quantity: "), type_),
-            )
-        elif name == "discount_amount":
-            value = sql.SQL("0::numeric")
-        else:
-            value = sql.SQL("NULL::{}").format(sql.SQL(_SQL_TYPES[type_]))
-        x_cols.append(sql.SQL("{} AS {}").format(value, ident(name)))
-    # Return rules from the mapping, plus one that always applies: a negative quantity.
-    rules = list(target.returns)
-    for rule in rules:
-        value = _expr(mapping, target, target.returns[rule], f"order_lines.returns.{rule}: ")
-        x_cols.append(
-            sql.SQL("coalesce(({})::boolean, false) AS {}").format(value, ident(f"r:{rule}"))
-        )
-    if "negative_quantity" not in rules:
-        rules.append("negative_quantity")
-        quantity = _expr(mapping, target, mapped["quantity"], "order_lines.quantity: ")
-        x_cols.append(
-            sql.SQL("coalesce(({})::numeric < 0, false) AS {}").format(
-                quantity, ident("r:negative_quantity")
-            )
-        )
-    dims_from_lines = [
-        k
-        for k in (CUSTOMERS, PRODUCTS)
-        if k in mapping.targets and mapping.targets[k].source == target.source
-    ]
-    # Only the dimension fields the mapping fills: dim_rows_from_lines reads no others, and
-    # carrying constant NULL columns through every layer and into the table costs time.
-    shared = {k: shared_line_fields(mapping, k) for k in dims_from_lines}
-    for kind in dims_from_lines:
-        x_cols.extend(
-            dim_columns(
-                mapping,
-                mapping.targets[kind],
-                DIM_PREFIX[kind],
-                mapped_only=True,
-                skip=shared[kind],
-            )
-        )
-
-    ret = sql.SQL("coalesce({}, false)").format(
-        sql.SQL(" OR ").join([sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules])
-    )
-    # Sale lines keep the values as computed. Return lines are made negative from magnitudes,
-    # so a return's discount still reduces what is refunded: amount = -(|q| * price - |d|).
-    mapped_gross = "gross_amount" in mapped
-    mapped_amount = "amount" in mapped
-    # with the amount given, a zero-quantity line may have no unit price: its gross is 0
-    price = sql.SQL("coalesce(x.unit_price, 0)" if mapped_amount else "x.unit_price")
-    gross = (
-        sql.SQL("x.gross_amount") if mapped_gross else sql.SQL("(x.quantity * {})").format(price)
-    )
-    amount = (
-        sql.SQL("x.amount") if mapped_amount else sql.SQL("({} - x.discount_amount)").format(gross)
-    )
-    gross_ret = (
-        sql.SQL("-abs(x.gross_amount)")
-        if mapped_gross
-        else sql.SQL("-(abs(x.quantity) * {})").format(price)
-    )
-    amount_ret = (
-        sql.SQL("-abs(x.amount)")
-        if mapped_amount
-        else sql.SQL("({} + abs(x.discount_amount))").format(gross_ret)
-    )
-
-    def signed(sale: sql.Composable, ret_value: sql.Composable) -> sql.Composable:
-        return sql.SQL("CASE WHEN {r} THEN {rv} ELSE {v} END").format(r=ret, rv=ret_value, v=sale)
-
-    plain = list(PLAIN_LINE_FIELDS)
-    y_cols: list[sql.Composable] = [sql.SQL("x.{}").format(ident(n)) for n in plain]
-    y_cols += [
-        sql.SQL("{} AS is_return").format(ret),
-        sql.SQL("{} AS quantity").format(
-            signed(sql.SQL("x.quantity"), sql.SQL("-abs(x.quantity)"))
-        ),
-        sql.SQL("{} AS gross_amount").format(signed(gross, gross_ret)),
-        sql.SQL("{} AS discount_amount").format(
-            signed(sql.SQL("x.discount_amount"), sql.SQL("-abs(x.discount_amount)"))
-        ),
-        sql.SQL("{} AS amount").format(signed(amount, amount_ret)),
-        sql.SQL("{} AS cost_amount").format(
-            signed(sql.SQL("x.cost_amount"), sql.SQL("-abs(x.cost_amount)"))
-        ),
-        sql.SQL("x.line_no AS _line_no"),
-    ]
-    y_cols += [sql.SQL("x.{}").format(ident(n)) for n in extra]
-    out_names = [
-        *plain,
-        "is_return",
-        "quantity",
-        "gross_amount",
-        "discount_amount",
-        "amount",
-        "cost_amount",
-    ]
-    out_names += [f"r:{r}" for r in rules]
-    y_cols += [sql.SQL("x.{}").format(ident(f"r:{r}")) for r in rules]
-    for kind in dims_from_lines:
-        names = [
-            DIM_PREFIX[kind] + n
-            for n in mapped_dim_fields(mapping.targets[kind])
-            if n not in shared[kind]
-        ]
-        y_cols += [sql.SQL("x.{}").format(ident(n)) for n in names]
-        out_names += names
-
-    checks = [sql.SQL("WHEN x._source_reject IS NOT NULL THEN x._source_reject")]
-
-    def need(cond: str, rule: str, column: str, reason: str) -> None:
-        code = codes.add(rule, column, reason)
-        checks.append(sql.SQL("WHEN {} THEN {}").format(sql.SQL(cond), sql.Literal(code)))
-
-    def unmatched(text: str) -> str:
-        resolve = make_resolver(mapping, target)
-        joined = sorted(
-            {resolve(q, c).alias for q, c in columns_in(text)} - {alias_for(target.source)}
-        )
-        return f" (no matching row in {', '.join(joined)}?)" if joined else ""
-
-    price_text = mapped.get("unit_price") or mapped["amount"]  # the price is amount / quantity
-    # a line whose amount is given needs no unit price when its quantity is zero (it is kept,
-    # counted as kept:zero_quantity)
-    priced = " AND x.quantity <> 0" if mapped_amount else ""
-    for name in ("order_id", "order_ts", "quantity", "unit_price"):
-        text = price_text if name == "unit_price" else mapped[name]
-        need(
-            f"x.{name} IS NULL" + (priced if name == "unit_price" else ""),
-            f"missing_{name}",
-            _column_of(text, name),
-            f"{name}: empty or not computable from {text!r}{unmatched(text)}",
-        )
-    if target.zero_price_sales:  # the mapping keeps free lines as sales
-        need(
-            "x.unit_price < 0" + priced,
-            "negative_price",
-            _column_of(price_text, "unit_price"),
-            "unit_price: negative price",
-        )
-    else:
-        need(
-            "x.unit_price <= 0" + priced,
-            "non_positive_price",
-            _column_of(price_text, "unit_price"),
-            "unit_price: zero or negative price",
-        )
-    for name in ("gross_amount", "discount_amount", "amount"):
-        if name in mapped:
-            text = mapped[name]
-            need(
-                f"x.{name} IS NULL",
-                f"missing_{name}",
-                name,
-                f"{name}: not computable from {text!r}{unmatched(text)}",
-            )
-    if "line_no" in mapped:
-        mode = "column"
-        need(
-            "x.line_no IS NULL",
-            "missing_line_no",
-            "line_no",
-            f"line_no: empty or not computable from {mapped['line_no']!r}",
-        )
-        line_no = sql.SQL("y._line_no")
-    elif positions:
-        mode = "position"
-        line_no = sql.SQL("y._pos")
-    else:
-        mode = "window"
-        line_no = sql.SQL(
-            'row_number() OVER (PARTITION BY y.order_id COLLATE "C" ORDER BY y._file, y._line)'
-            "::integer"
-        )
-    pre_reject = sql.SQL("CASE {} END").format(sql.SQL(" ").join(checks))
-    final = [sql.SQL("y._file"), sql.SQL("y._line"), sql.SQL("y._ctid")]
-    final += [sql.SQL("y.{}").format(ident(n)) for n in out_names]
-    final += [
-        sql.SQL("{} AS is_sale").format(is_sale(mapping, "y")),
-        sql.SQL("{} AS line_no").format(line_no),
-        sql.SQL("y._pre_reject AS _reject"),
-    ]
-    statement = model(
-        "staging/order_lines.sql",
-        table=table,
-        final_columns=sql.SQL(",\n       ").join(final),
-        y_columns=sql.SQL(",\n           ").join(y_cols),
-        pre_reject=pre_reject,
-        base_alias=base_alias,
-        x_columns=sql.SQL(",\n               ").join(x_cols),
-        base=base,
-        joins=joins_sql(mapping, target),
-    )
-    return LinesPlan(statement, mode, rules, dims_from_lines)
-
-
-def _column_of(expression: str, target: str) -> str:
-    """The source column a target is computed from, when it reads one column; else the target
-    (rejected_rows.column_name: the raw value shown for a rejection is that column's)."""
-    refs = columns_in(expression)
-    if len({r[1] for r in refs}) == 1:  # number(Description): the value to show is Description's
-        return refs[0][1]
-    return target
 
 
 def dims_cover_line_keys(mapping: Mapping) -> bool:

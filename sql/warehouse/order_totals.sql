@@ -1,4 +1,4 @@
--- template parts batch_id, scope, totals: filled by etl.ingest.sqlgen.model
+-- Template filled by etl.ingest.warehouse_models.order_totals (columns.ORDER_ATTRIBUTES).
 -- One row per order the batch touched, recomputed from all of its lines in the warehouse (an
 -- order's lines may arrive in several batches). <scope> selects those orders' lines.
 -- A sale line: l.is_sale (filled by the loader, etl.ingest.sqlgen.is_sale). return_amount is
@@ -22,12 +22,7 @@ SELECT l.order_id,
            - coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0) AS net_amount,
        sum(l.cost_amount) AS cost_amount,
        bool_and(l.is_return) AS is_return,
-       min(l.channel COLLATE "C") AS channel,
-       min(l.platform COLLATE "C") AS platform,
-       min(l.market COLLATE "C") AS market,
-       min(l.country COLLATE "C") AS country,
-       min(l.region COLLATE "C") AS region,
-       min(l.store_id COLLATE "C") AS store_id,
+       {order_attributes},
        {batch_id} AS batch_id
 FROM warehouse.fact_order_line AS l
 WHERE {scope}
