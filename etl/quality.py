@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from etl.db import connect
 from etl.errors import SegwiseError
 from etl.paths import read_sql
+from etl.segment import runs
 
 # Lowest layer first: ledger -> order lines -> orders -> features -> segments -> profiles.
 CHECKS = (
@@ -59,19 +60,14 @@ def run_checks(url: str, run_id: int) -> list[CheckResult]:
         ).fetchone()
         if row is None:
             raise SegwiseError(f"segmentation run {run_id} does not exist")
-        params = {"run_id": run_id, "as_of": row[0]}
+        cutoff, digest = runs.built_batches(conn)  # what the run must still be reading
+        params = {"run_id": run_id, "as_of": row[0], "cutoff": cutoff, "digest": digest}
         for check in CHECKS:
-            for subject, expected, actual, passed in conn.execute(_check_sql(check), params):
+            sql_text = read_sql(f"quality/{check}.sql")
+            for subject, expected, actual, passed in conn.execute(sql_text, params):
                 results.append(CheckResult(check, subject, expected, actual, bool(passed)))
         conn.rollback()
     return results
-
-
-def _check_sql(check: str) -> str:
-    text = read_sql(f"quality/{check}.sql")
-    if "{built_batches}" in text:  # the one definition of what a run reads (etl.segment.runs)
-        text = text.replace("{built_batches}", read_sql("segmentation/built_batches.sql"))
-    return text
 
 
 def assert_quality(url: str, run_id: int) -> list[CheckResult]:

@@ -13,7 +13,7 @@ import sys
 
 from psycopg import sql
 
-from etl.ingest import sqlgen
+from etl.ingest import lines_sql, sqlgen, warehouse_models
 from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, Mapping
 from etl.ingest.stage import position_column
 
@@ -101,14 +101,13 @@ def layout_sql(m: Mapping) -> str:
         dim = m.targets.get(kind)
         if dim is None or dim.source == lines_source:
             continue
-        model = f"warehouse/dim_{'customer' if kind == CUSTOMERS else 'product'}.sql"
-        statement = sqlgen.model(
-            model, rows=sqlgen.dim_rows_from_source(m, kind), batch_id=sql.Literal(BATCH_ID)
+        statement = warehouse_models.dim_upsert(
+            kind, sqlgen.dim_rows_from_source(m, kind), sql.Literal(BATCH_ID)
         )
-        parts.append((f"{kind}: from source {dim.source} ({model})", statement))
+        parts.append((f"{kind}: from source {dim.source} (warehouse/dim_upsert.sql)", statement))
     if lines_target is not None:
         table = sql.Identifier("staging", f"lines_{BATCH_ID}")
-        plan = sqlgen.order_lines(
+        plan = lines_sql.order_lines(
             m, BATCH_ID, codes, table, positions=position_column(m) is not None
         )
         parts.append(

@@ -50,6 +50,36 @@ COMMENT ON COLUMN segmentation.clv_models.repeat_customers IS
     'Customers with at least one repeat purchase day (x > 0).';
 COMMENT ON COLUMN segmentation.clv_models.gamma_gamma_customers IS
     'Repeat buyers with a positive mean repeat purchase value (the Gamma-Gamma fit''s rows).';
+COMMENT ON COLUMN segmentation.clv_models.run_id IS 'The segmentation run (segmentation.runs).';
+COMMENT ON COLUMN segmentation.clv_models.status IS
+    'fitted (parameters below are set) or not_modelled (no CLV numbers for this run).';
+COMMENT ON COLUMN segmentation.clv_models.message IS
+    'Why the run was not modelled, or a note on the fit; NULL when there is nothing to say.';
+COMMENT ON COLUMN segmentation.clv_models.customers IS
+    'Customers in the CLV summary: at least one purchase day on or before the as-of date.';
+COMMENT ON COLUMN segmentation.clv_models.r IS
+    'BG/NBD: shape of the gamma distribution of purchase rates across customers.';
+COMMENT ON COLUMN segmentation.clv_models.alpha IS
+    'BG/NBD: scale of the gamma distribution of purchase rates (in time_unit).';
+COMMENT ON COLUMN segmentation.clv_models.a IS
+    'BG/NBD: first shape of the beta distribution of the drop-out probability after a purchase.';
+COMMENT ON COLUMN segmentation.clv_models.b IS
+    'BG/NBD: second shape of the beta distribution of the drop-out probability.';
+COMMENT ON COLUMN segmentation.clv_models.bgnbd_log_likelihood IS
+    'BG/NBD log-likelihood at the fitted parameters (all customers).';
+COMMENT ON COLUMN segmentation.clv_models.p IS
+    'Gamma-Gamma: shape of the gamma distribution of one purchase''s value.';
+COMMENT ON COLUMN segmentation.clv_models.q IS
+    'Gamma-Gamma: shape of the gamma distribution of the value scale across customers.';
+COMMENT ON COLUMN segmentation.clv_models.v IS
+    'Gamma-Gamma: scale of the gamma distribution of the value scale across customers.';
+COMMENT ON COLUMN segmentation.clv_models.gamma_gamma_log_likelihood IS
+    'Gamma-Gamma log-likelihood at the fitted parameters (repeat buyers).';
+COMMENT ON COLUMN segmentation.clv_models.fit_seconds IS 'Seconds the two fits took.';
+COMMENT ON COLUMN segmentation.clv_models.settings IS
+    'The clv settings of the run (time unit, discount rate, margin, tier cuts).';
+COMMENT ON COLUMN segmentation.clv_models.diagnostics IS
+    'Fit diagnostics: optimiser status and iterations, parameters at bounds, warnings.';
 """
 
 

@@ -1,3 +1,4 @@
+-- parameters as_of, stale_days: bound by psycopg in etl.checks.run_watch
 -- Freshness warning: the newest order on or before the run's as-of date, against the allowed age.
 -- Params: as_of, stale_days. One row: (subject, observed, expected, warn).
 WITH newest AS (

@@ -1,3 +1,4 @@
+-- parameters as_of, points, run_id: bound by psycopg in etl.checks.run_watch
 -- Segment-share warning: each segment's share of customers against the previously published run
 -- (the latest published one with an earlier as-of date), in percentage points.
 -- Params: run_id, as_of, points. Rows: (subject, observed, expected, warn); none without a

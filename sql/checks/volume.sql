@@ -1,3 +1,4 @@
+-- parameters as_of, factor, min_days, window_days: bound by psycopg in etl.checks.run_watch
 -- Volume warning: order lines dated the as-of date against the daily range of the previous
 -- window (days with any line), widened by a factor. Params: as_of, window_days, factor, min_days.
 -- One row: (subject, observed, expected, warn); no warning without min_days of history.

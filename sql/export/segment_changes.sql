@@ -1,3 +1,4 @@
+-- parameters change, method, run_id, segment: bound by psycopg in etl.export._query
 -- Customers who entered or left one segment since the previous published run (segwise export
 -- --change). Params: run_id, method, segment, change (entered or left).
 -- Reads segmentation.segment_history, written at publish: one row per customer whose segment

@@ -1,3 +1,4 @@
+-- parameters method, run_id, segment: bound by psycopg in etl.export._query
 -- Customers of one segment of one run (segwise export). Params: run_id, method, segment.
 -- Money is rounded to cents with a fixed type, so CSV and Parquet hold the same values.
 SELECT

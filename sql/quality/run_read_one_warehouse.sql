@@ -1,19 +1,14 @@
--- A template: the built_batches placeholder below is filled with
--- sql/segmentation/built_batches.sql by etl.quality.run_checks; then %(run_id)s parameters.
+-- parameters run_id, cutoff, digest: bound by psycopg in etl.quality.run_checks
 -- The warehouse still holds exactly the load batches the run started on, so every stage of
--- the run read the same data (a load built during the run fails this check). Runs from before
--- revision 0005 recorded nothing and pass.
+-- the run read the same data (a load built during the run fails this check). cutoff and digest
+-- are what sql/segmentation/built_batches.sql gives now (etl.segment.runs.built_batches, read
+-- in the checks' snapshot). Runs from before revision 0005 recorded nothing and pass.
 -- Returns (subject, expected, actual, passed).
-WITH built AS (
-{built_batches}
-),
-run AS (
-    SELECT batch_cutoff, batches_digest FROM segmentation.runs WHERE run_id = %(run_id)s
-)
 SELECT
     'load batches built into the warehouse (newest id, digest) since the run started',
     r.batch_cutoff::text || ' ' || coalesce(r.batches_digest, ''),
-    b.cutoff::text || ' ' || b.digest,
-    r.batches_digest IS NULL OR (r.batch_cutoff = b.cutoff AND r.batches_digest = b.digest)
-FROM run AS r
-CROSS JOIN built AS b;
+    %(cutoff)s::text || ' ' || %(digest)s,
+    r.batches_digest IS NULL
+        OR (r.batch_cutoff = %(cutoff)s AND r.batches_digest = %(digest)s)
+FROM segmentation.runs AS r
+WHERE r.run_id = %(run_id)s;

@@ -1,4 +1,4 @@
--- Fixed SQL; params: calibration_end, holdout_end (dates).
+-- parameters calibration_end, holdout_end: bound by psycopg in etl.segment.clv_run.backtest_on
 -- Actual purchases in the backtest's holdout (calibration_end, holdout_end]: purchase days per
 -- customer, with a purchase defined as in clv_summary.sql (a customer-day with a sale line).
 SELECT l.customer_id COLLATE "C" AS customer_id, count(DISTINCT l.order_date) AS actual

@@ -1,4 +1,4 @@
--- Fixed SQL; params: as_of (date), unit_days (1 = days, 7 = weeks).
+-- parameters as_of, unit_days: bound by psycopg in etl.segment.clv_run.read_summary
 -- The CLV customer summary as of a date: one row per customer with a purchase on or before it.
 -- A purchase is a customer-day with at least one sale line (fact_order_line.is_sale, which the
 -- loader fills from the one sale rule; zero-price lines count where the mapping keeps them),

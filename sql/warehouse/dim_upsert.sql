@@ -1,4 +1,5 @@
--- Template filled by etl.ingest.warehouse_models.dim_upsert (fields: mapping.CUSTOMER_FIELDS...).
+-- template parts alias, assignments, batch_id, current, fields, kept, key, rows, table: filled by etl.ingest.warehouse_models.dim_upsert
+-- Fields: mapping.CUSTOMER_FIELDS or mapping.PRODUCT_FIELDS.
 -- Upsert a dimension (<table>: warehouse.dim_customer or dim_product): one row per <key> from
 -- <rows> (the latest row of the batch wins). A field the batch leaves empty keeps its earlier
 -- value; attributes are merged; an unchanged row is not rewritten (a daily full export of the

@@ -1,4 +1,5 @@
--- Template filled by etl.ingest.warehouse_models.fact_lines_upsert (columns.ORDER_LINE).
+-- template parts assignments, batch_id, columns, current, incoming, lines, values: filled by etl.ingest.warehouse_models.fact_lines_upsert
+-- Columns from columns.ORDER_LINE.
 -- Write the batch's good lines. A line whose (order_id, line_no) is already in the warehouse is
 -- a duplicate: it is rewritten only if something changed and the line there came from this
 -- batch or an older one (batches are built in staging order; a late older one loses). New

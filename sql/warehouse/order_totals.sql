@@ -1,4 +1,5 @@
--- Template filled by etl.ingest.warehouse_models.order_totals (columns.ORDER_ATTRIBUTES).
+-- template parts batch_id, order_attributes, scope, totals: filled by etl.ingest.warehouse_models.order_totals
+-- Columns from columns.ORDER_ATTRIBUTES.
 -- One row per order the batch touched, recomputed from all of its lines in the warehouse (an
 -- order's lines may arrive in several batches). <scope> selects those orders' lines.
 -- A sale line: l.is_sale (filled by the loader, etl.ingest.sqlgen.is_sale). return_amount is

@@ -100,7 +100,7 @@ def test_too_little_history_gives_a_message_and_no_numbers(fresh_warehouse_url, 
         for i in range(12)
     ]
     insert_orders(fresh_warehouse_url, [(*x, "web", "north") for x in lines])
-    run_id = pipeline.run_all(fresh_warehouse_url, "2024-07-01", methods="rfm,clv")
+    run_id = pipeline.run_all(fresh_warehouse_url, dt.date(2024, 7, 1), methods="rfm,clv")
     with psycopg.connect(fresh_warehouse_url) as conn:
         status, message, r = conn.execute(
             "SELECT status, message, r FROM segmentation.clv_models WHERE run_id = %s", (run_id,)

@@ -43,6 +43,7 @@ SELECT y._file,
        y."c:city",
        y."p:product_name",
        y."p:category_l1",
+       coalesce("y".quantity > 0 AND "y".unit_price > 0 AND NOT "y".is_return, false) AS is_sale,
        y._line_no AS line_no,
        y._pre_reject AS _reject
 FROM (

@@ -42,6 +42,7 @@ SELECT y._file,
        y."r:cancellation",
        y."r:negative_quantity",
        y."p:product_name",
+       coalesce("y".quantity > 0 AND "y".unit_price > 0 AND NOT "y".is_return, false) AS is_sale,
        y._pos AS line_no,
        y._pre_reject AS _reject
 FROM (
@@ -66,7 +67,7 @@ FROM (
            x."_pos",
            x."r:cancellation",
            x."r:negative_quantity",
-           x."p:product_name", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 9 WHEN x.order_ts IS NULL THEN 10 WHEN x.quantity IS NULL THEN 11 WHEN x.unit_price IS NULL THEN 12 WHEN x.unit_price <= 0 THEN 13 END AS _pre_reject
+           x."p:product_name", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 10 WHEN x.order_ts IS NULL THEN 11 WHEN x.quantity IS NULL THEN 12 WHEN x.unit_price IS NULL THEN 13 WHEN x.unit_price <= 0 THEN 14 END AS _pre_reject
     FROM (
         SELECT "lines"._file, "lines"._line, "lines"._ctid,
                "lines"._reject AS _source_reject,
@@ -98,9 +99,9 @@ FROM (
 --        distinct values parsed once (<lookups>).
 -- outer: range checks on parsed numbers, and _reject = the code of the first failed check
 --        (a missing required value, a value that does not parse), NULL for a good row.
-SELECT t._file, t._line, t._ctid, t."InvoiceNo" AS "InvoiceNo", t."_p:InvoiceNo", t."StockCode" AS "StockCode", t."_p:StockCode", t."Description" AS "Description", t."_p:Description", t."Quantity" AS "Quantity", t."_p:Quantity", t."InvoiceDate" AS "InvoiceDate", t."_p:InvoiceDate", CASE WHEN abs(t."UnitPrice") < 1e15 THEN t."UnitPrice" END AS "UnitPrice", t."_p:UnitPrice", t."CustomerID" AS "CustomerID", t."_p:CustomerID", t."Country" AS "Country", t."_p:Country", t."_pos", CASE WHEN NOT t."_p:InvoiceNo" THEN 1 WHEN NOT t."_p:StockCode" THEN 2 WHEN NOT t."_p:Quantity" THEN 3 WHEN t."_p:Quantity" AND t."Quantity" IS NULL THEN 4 WHEN NOT t."_p:InvoiceDate" THEN 5 WHEN t."_p:InvoiceDate" AND t."InvoiceDate" IS NULL THEN 6 WHEN NOT t."_p:UnitPrice" THEN 7 WHEN t."_p:UnitPrice" AND CASE WHEN abs(t."UnitPrice") < 1e15 THEN t."UnitPrice" END IS NULL THEN 8 END AS _reject
+SELECT t._file, t._line, t._ctid, t."InvoiceNo" AS "InvoiceNo", t."_p:InvoiceNo", t."StockCode" AS "StockCode", t."_p:StockCode", t."Description" AS "Description", t."_p:Description", t."Quantity" AS "Quantity", t."_p:Quantity", t."InvoiceDate" AS "InvoiceDate", t."_p:InvoiceDate", CASE WHEN abs(t."UnitPrice") < 1e15 THEN t."UnitPrice" END AS "UnitPrice", t."_p:UnitPrice", t."CustomerID" AS "CustomerID", t."_p:CustomerID", t."Country" AS "Country", t."_p:Country", t."_pos", CASE WHEN NOT t."_p:InvoiceNo" THEN 1 WHEN NOT t."_p:StockCode" THEN 2 WHEN NOT t."_p:Quantity" THEN 3 WHEN t."_p:Quantity" AND t."Quantity" IS NULL AND t."_n:Quantity" = trunc(t."_n:Quantity") THEN 4 WHEN t."_p:Quantity" AND t."Quantity" IS NULL THEN 5 WHEN NOT t."_p:InvoiceDate" THEN 6 WHEN t."_p:InvoiceDate" AND t."InvoiceDate" IS NULL THEN 7 WHEN NOT t."_p:UnitPrice" THEN 8 WHEN t."_p:UnitPrice" AND CASE WHEN abs(t."UnitPrice") < 1e15 THEN t."UnitPrice" END IS NULL THEN 9 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, r."InvoiceNo" AS "InvoiceNo", (r."InvoiceNo" IS NOT NULL) AS "_p:InvoiceNo", r."StockCode" AS "StockCode", (r."StockCode" IS NOT NULL) AS "_p:StockCode", r."Description" AS "Description", (r."Description" IS NOT NULL) AS "_p:Description", staging.parse_integer(r."Quantity") AS "Quantity", (r."Quantity" IS NOT NULL) AS "_p:Quantity", "_d4".p AS "InvoiceDate", (r."InvoiceDate" IS NOT NULL) AS "_p:InvoiceDate", staging.parse_number(r."UnitPrice") AS "UnitPrice", (r."UnitPrice" IS NOT NULL) AS "_p:UnitPrice", staging.parse_id(r."CustomerID") AS "CustomerID", (r."CustomerID" IS NOT NULL) AS "_p:CustomerID", r."Country" AS "Country", (r."Country" IS NOT NULL) AS "_p:Country", r."_pos"
+    SELECT r._file, r._line, r.ctid AS _ctid, r."InvoiceNo" AS "InvoiceNo", (r."InvoiceNo" IS NOT NULL) AS "_p:InvoiceNo", r."StockCode" AS "StockCode", (r."StockCode" IS NOT NULL) AS "_p:StockCode", r."Description" AS "Description", (r."Description" IS NOT NULL) AS "_p:Description", staging.parse_integer(r."Quantity") AS "Quantity", (r."Quantity" IS NOT NULL) AS "_p:Quantity", staging.parse_number(r."Quantity") AS "_n:Quantity", "_d4".p AS "InvoiceDate", (r."InvoiceDate" IS NOT NULL) AS "_p:InvoiceDate", staging.parse_number(r."UnitPrice") AS "UnitPrice", (r."UnitPrice" IS NOT NULL) AS "_p:UnitPrice", staging.parse_id(r."CustomerID") AS "CustomerID", (r."CustomerID" IS NOT NULL) AS "_p:CustomerID", r."Country" AS "Country", (r."Country" IS NOT NULL) AS "_p:Country", r."_pos"
     FROM "staging"."raw_1_lines" AS r
     LEFT JOIN (SELECT d.v, CASE WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1\\d|2[0-8])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d\\s*$' THEN (to_timestamp(d.v, 'MM/DD/YYYY HH24:MI') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d\\s*$' THEN staging.try_timestamp(d.v, 'MM/DD/YYYY HH24:MI') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1\\d|2[0-8])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\s*$' THEN (to_timestamp(d.v, 'MM/DD/YYYY HH24:MI:SS') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\s*$' THEN staging.try_timestamp(d.v, 'MM/DD/YYYY HH24:MI:SS') WHEN d.v ~  E'^\\s*\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\\d|2[0-8])(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,6})?)?)?(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))?\\s*$' THEN CASE WHEN d.v ~  E'(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))\\s*$' THEN (d.v::timestamptz AT TIME ZONE 'UTC') ELSE d.v::timestamp END WHEN d.v ~  E'^\\s*\\d{4}-(?:0[1-9]|1[0-2])-(?:29|30|31)(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,6})?)?)?(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))?\\s*$' THEN staging.try_timestamp(d.v, 'iso') END AS p FROM (SELECT DISTINCT "InvoiceDate" AS v FROM "staging"."raw_1_lines") AS d) AS "_d4" ON "_d4".v = r."InvoiceDate"
     OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
@@ -122,13 +123,14 @@ SELECT "product_id" AS "product_id", "p:product_name" AS "product_name", NULL::t
 --   1: missing_value (InvoiceNo): InvoiceNo: empty, but required
 --   2: missing_value (StockCode): StockCode: empty, but required
 --   3: missing_value (Quantity): Quantity: empty, but required
---   4: invalid_integer (Quantity): Quantity: not an integer
---   5: missing_value (InvoiceDate): InvoiceDate: empty, but required
---   6: invalid_timestamp (InvoiceDate): InvoiceDate: not a date/time in format %m/%d/%Y %H:%M or %m/%d/%Y %H:%M:%S or iso
---   7: missing_value (UnitPrice): UnitPrice: empty, but required
---   8: invalid_number (UnitPrice): UnitPrice: not a number
---   9: missing_order_id (InvoiceNo): order_id: empty or not computable from 'InvoiceNo'
---   10: missing_order_ts (InvoiceDate): order_ts: empty or not computable from 'InvoiceDate'
---   11: missing_quantity (Quantity): quantity: empty or not computable from 'Quantity'
---   12: missing_unit_price (UnitPrice): unit_price: empty or not computable from 'UnitPrice'
---   13: non_positive_price (UnitPrice): unit_price: zero or negative price
+--   4: integer_out_of_range (Quantity): Quantity: a whole number outside the integer range -2147483648..2147483647
+--   5: invalid_integer (Quantity): Quantity: not an integer
+--   6: missing_value (InvoiceDate): InvoiceDate: empty, but required
+--   7: invalid_timestamp (InvoiceDate): InvoiceDate: not a date/time in format %m/%d/%Y %H:%M or %m/%d/%Y %H:%M:%S or iso
+--   8: missing_value (UnitPrice): UnitPrice: empty, but required
+--   9: invalid_number (UnitPrice): UnitPrice: not a number
+--   10: missing_order_id (InvoiceNo): order_id: empty or not computable from 'InvoiceNo'
+--   11: missing_order_ts (InvoiceDate): order_ts: empty or not computable from 'InvoiceDate'
+--   12: missing_quantity (Quantity): quantity: empty or not computable from 'Quantity'
+--   13: missing_unit_price (UnitPrice): unit_price: empty or not computable from 'UnitPrice'
+--   14: non_positive_price (UnitPrice): unit_price: zero or negative price
