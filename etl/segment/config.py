@@ -70,6 +70,21 @@ FOOD_DELIVERY_TIERS: dict[str, Any] = {
     "revenue": {"method": "fixed", "thresholds": [15, 30]},
 }
 
+# Thresholds of the use-case views (docs/use-cases.md). Stored with each run, so the mart views
+# read the ones of the run they show; checked by etl.usecases.settings.check.
+DEFAULT_USE_CASES: dict[str, Any] = {
+    "invoice": {"top_n": 10, "trim_fraction": 0.1, "lift_min_segment_share": 0.01},
+    "food": {"wide_max_categories": 60},
+    "b2b": {"fiscal_year_start_month": 1},
+    "grocery": {
+        "min_orders": 1,
+        "loyalty_orders": [10, 40],
+        "spender_mean_price": 10,
+        "frequency_median_days": [10, 20],
+        "price_ranges": [5, 15],
+    },
+}
+
 DEFAULTS: dict[str, Any] = {
     "methods": list(DEFAULT_METHODS),
     "rfm": {"segments": DEFAULT_RFM_SEGMENTS, "actions": DEFAULT_RFM_ACTIONS},
@@ -89,6 +104,7 @@ DEFAULTS: dict[str, Any] = {
         "seed": 42,
         "sample_size": 20000,
     },
+    "use_cases": DEFAULT_USE_CASES,
     "lock_timeout_minutes": 120,
     # Customer-level rows are kept for this many most recent published dates (null = all);
     # per-segment profiles, cluster models and migration matrices are always kept.
@@ -149,6 +165,7 @@ def resolve(
     _check_actions(cfg["rfm"].get("actions") or {}, cfg["rfm"]["segments"], "rfm.actions")
     _check_tiers(cfg["tiers"])
     _check_clustering(cfg["clustering"])
+    cfg["use_cases"] = _use_cases(overrides.get("use_cases"))
     memory_size(cfg["work_mem"], "work_mem = ")
     keep = cfg["keep_customer_rows_for_dates"]
     if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
@@ -313,6 +330,12 @@ def _check_clustering(cl: dict[str, Any]) -> None:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols)
     ):
         raise ConfigurationError("clustering.feature_columns must be a list of column names")
+
+
+def _use_cases(overrides: Any) -> dict[str, Any]:
+    from etl.usecases.settings import check  # the use cases' own validation
+
+    return check(DEFAULT_USE_CASES, overrides)
 
 
 def to_params(cfg: Mapping[str, Any]) -> dict[str, Any]:
