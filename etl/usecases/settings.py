@@ -77,7 +77,9 @@ def check(defaults: Mapping[str, Any], overrides: Any) -> dict[str, Any]:
             f"use_cases.b2b.fiscal_year_start_month = {month!r}: a month 1-12 (1 = calendar year)"
         )
     if not _whole(gro["min_orders"], 1):
-        problems.append(f"use_cases.grocery.min_orders = {gro['min_orders']!r}: a whole number >= 1")
+        problems.append(
+            f"use_cases.grocery.min_orders = {gro['min_orders']!r}: a whole number >= 1"
+        )
     for key in ("loyalty_orders", "frequency_median_days", "price_ranges"):
         if not _increasing_pair(gro[key]):
             problems.append(

@@ -72,10 +72,14 @@ def test_amount_distribution(retail, lines):
 def test_placed_vs_cancelled_per_month(retail, lines):
     loaded = lines[lines["UnitPrice"] > 0]  # the loader rejects lines without a price
     month = loaded["ts"].dt.to_period("M").dt.start_time.dt.date
-    per_invoice = loaded.assign(month=month).groupby("InvoiceNo").agg(
-        month=("month", "min"),
-        sale=("is_sale", "any"),
-        cancelled=("is_return", "all"),
+    per_invoice = (
+        loaded.assign(month=month)
+        .groupby("InvoiceNo")
+        .agg(
+            month=("month", "min"),
+            sale=("is_sale", "any"),
+            cancelled=("is_return", "all"),
+        )
     )
     # an invoice's month is the month of its first line
     expected = per_invoice.groupby("month").agg(
@@ -112,9 +116,9 @@ def test_top_products_per_segment(retail, lines):
         lift = (top["amount"] / rev.sum()).to_numpy() / overall_share[top["StockCode"]].to_numpy()
         assert mine["lift"].to_numpy() == pytest.approx(lift)
     everyone = got[got["rfm_segment"] == "all"].sort_values("rank_by_revenue")
-    assert everyone["product_id"].tolist() == overall.sort_values(ascending=False).index[
-        :5
-    ].tolist()
+    assert (
+        everyone["product_id"].tolist() == overall.sort_values(ascending=False).index[:5].tolist()
+    )
 
 
 def test_category_lift_without_categories_is_one(retail):
