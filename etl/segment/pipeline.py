@@ -511,6 +511,9 @@ def publish(url: str, run_id: int) -> None:
                     (run_id,),
                 )
                 rows[name] = conn.execute(read_sql(f"segmentation/{name}.sql"), p).rowcount
+        from etl.usecases.food import on_publish  # the use cases' generated views
+
+        on_publish(conn, run_id, run["params"])
         conn.execute(
             "UPDATE segmentation.runs SET status = 'published', published_at = now() "
             "WHERE run_id = %s",
