@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "etl.commands.load",
     "etl.commands.run",
     "etl.commands.demo",
+    "etl.commands.personality",
 ]
 
 

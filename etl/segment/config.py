@@ -83,6 +83,17 @@ DEFAULT_USE_CASES: dict[str, Any] = {
         "frequency_median_days": [10, 20],
         "price_ranges": [5, 15],
     },
+    # customer-level data (`segwise personality`): features from
+    # etl.usecases.personality_features.AVAILABLE
+    "personality": {
+        "features": ["age", "income", "children", "partner", "education_level", "spend_total"],
+        "k": None,
+        "k_range": [2, 8],
+        "seed": 42,
+        "reference_year": None,
+        "education_levels": {"Basic": 0, "2n Cycle": 1, "Graduation": 2, "Master": 3, "PhD": 4},
+        "partner_statuses": ["Married", "Together"],
+    },
 }
 
 DEFAULTS: dict[str, Any] = {

@@ -138,6 +138,10 @@ def _check_warehouse(conn: psycopg.Connection, as_of: dt.date, cfg: Mapping[str,
         "AND n_sale_lines > 0"
     ).fetchone()[0]
     if first is None:
+        from etl.usecases.personality import line_methods_unavailable
+
+        if message := line_methods_unavailable(conn):
+            raise SegwiseError(message)
         raise SegwiseError(
             "the warehouse has no sales with a customer id: load data first "
             "(`segwise load PATH --layout NAME`)"

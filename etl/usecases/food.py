@@ -67,6 +67,9 @@ def refresh_wide_view(conn: psycopg.Connection, run_id: int, max_categories: int
             "column per cuisine (top-level category), generated at publish for that run's "
             "cuisines; mart.food_customer_cuisines is the same in long form.",
         ),
+        ("as_of_date", "Date the run describes (inclusive)."),
+        ("run_id", "Segmentation run (mart.runs)."),
+        ("customer_id", "Customer key."),
         ("orders", "Sale orders of the customer."),
         ("revenue", "Net revenue (sales - returns)."),
         ("basket_revenue", "Mean basket: gross sales / orders."),

@@ -92,4 +92,47 @@ def check(defaults: Mapping[str, Any], overrides: Any) -> dict[str, Any]:
         )
     if problems:
         raise ConfigurationError("; ".join(problems))
+    check_personality(cfg["personality"])
     return cfg
+
+
+def check_personality(p: dict[str, Any]) -> None:
+    """The customer-level clustering settings (use_cases.personality)."""
+    from etl.segment.config import K_LIMITS
+    from etl.usecases.personality_features import is_available
+
+    lo, hi = K_LIMITS
+    problems = []
+    feats = p["features"]
+    if not isinstance(feats, list) or not feats or not all(isinstance(f, str) for f in feats):
+        problems.append("use_cases.personality.features: a non-empty list of feature names")
+    else:
+        bad = [f for f in feats if not is_available(f)]
+        if bad:
+            problems.append(
+                f"use_cases.personality.features: unknown {bad}; choose from age, income, "
+                "children, kids_at_home, teens_at_home, partner, family_size, education_level, "
+                "tenure_days, recency_days, spend_total, spend_<category>, purchases_total, "
+                "purchases_<channel>, deals_purchases, web_visits_month, campaigns_accepted"
+            )
+    if p["k"] is not None and not _whole(p["k"], lo, hi):
+        problems.append(f"use_cases.personality.k = {p['k']!r}: {lo}-{hi}, or null")
+    kr = p["k_range"]
+    if not (
+        isinstance(kr, list) and len(kr) == 2 and all(_whole(v, lo, hi) for v in kr)
+        and kr[0] <= kr[1]
+    ):  # fmt: skip
+        problems.append(f"use_cases.personality.k_range = {kr!r}: lo <= hi within {lo}..{hi}")
+    if not _whole(p["seed"], 0):
+        problems.append(f"use_cases.personality.seed = {p['seed']!r}: a whole number")
+    year = p["reference_year"]
+    if year is not None and not _whole(year, 1900, 2200):
+        problems.append(f"use_cases.personality.reference_year = {year!r}: a year, or null")
+    levels = p["education_levels"]
+    if not isinstance(levels, Mapping) or not all(_number(v) for v in levels.values()):
+        problems.append("use_cases.personality.education_levels: education -> number")
+    statuses = p["partner_statuses"]
+    if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
+        problems.append("use_cases.personality.partner_statuses: a list of family statuses")
+    if problems:
+        raise ConfigurationError("; ".join(problems))
