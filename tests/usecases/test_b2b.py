@@ -232,3 +232,12 @@ def test_growth_and_cell_gaps(b2b):
     assert mine["expected_net_sales"].to_numpy() == pytest.approx(grid["expected"].to_numpy())
     worst = (grid["expected"] - grid["net"]).idxmax()
     assert mine.loc[worst, "gap_rank"] == 1
+
+
+def test_report_section(b2b, tmp_path):
+    from etl.segment.report import resolve_run, write_report
+
+    url = b2b if isinstance(b2b, str) else b2b[0]
+    text = write_report(url, resolve_run(url), tmp_path / "r.html").read_text(encoding="utf-8")
+    for heading in ("B2B: net sales, margin and profit", "Bestsellers", "sells least relative"):
+        assert heading in text, heading

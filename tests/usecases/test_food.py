@@ -143,3 +143,12 @@ def test_calendar_month_tiers_quantile_cuts(food):
         revenue_tier = cut_by_shares(frame["revenue"].round(2), [0.5, 0.8], ("S", "M", "L"))
         assert (orders_tier == frame["orders_tier"]).all()
         assert (revenue_tier == frame["revenue_tier"]).all()
+
+
+def test_report_section(food, tmp_path):
+    from etl.segment.report import resolve_run, write_report
+
+    url = food if isinstance(food, str) else food[0]
+    text = write_report(url, resolve_run(url), tmp_path / "r.html").read_text(encoding="utf-8")
+    for heading in ("cuisine mix per S/M/L cell", "Pizza"):
+        assert heading in text, heading

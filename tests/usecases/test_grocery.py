@@ -241,3 +241,17 @@ def test_category_lift_per_rfm_segment(grocery):
     for segment, values in lift.groupby(level=0):
         top = values.droplevel(0).idxmax()
         assert got.loc[(segment, top), "rank_by_lift"] == 1
+
+
+def test_report_section(grocery, tmp_path):
+    from etl.segment.report import resolve_run, write_report
+
+    url = grocery if isinstance(grocery, str) else grocery[0]
+    text = write_report(url, resolve_run(url), tmp_path / "r.html").read_text(encoding="utf-8")
+    for heading in (
+        "Shopper flags",
+        "Reorder ratio by department",
+        "Price ranges",
+        "Loyal customer",
+    ):
+        assert heading in text, heading

@@ -126,3 +126,17 @@ def test_category_lift_without_categories_is_one(retail):
     got = view(retail, "SELECT DISTINCT category, lift FROM mart.invoice_segment_category_lift")
     assert got["category"].tolist() == ["unknown"]
     assert got["lift"].tolist() == pytest.approx([1.0])
+
+
+def test_report_section(retail, tmp_path):
+    from etl.segment.report import resolve_run, write_report
+
+    url = retail if isinstance(retail, str) else retail[0]
+    text = write_report(url, resolve_run(url), tmp_path / "r.html").read_text(encoding="utf-8")
+    for heading in (
+        "Invoice amounts",
+        "Placed vs cancelled per month",
+        "by lift against all customers",
+        "Top products per RFM segment",
+    ):
+        assert heading in text, heading
