@@ -60,9 +60,7 @@ def generate(rows: int = ROWS, seed: int = SEED) -> pd.DataFrame:
     scale = 2.4 * wealth * family * rng.lognormal(0, 0.35, rows)
 
     def spend(mean: float, spread: float) -> np.ndarray:
-        return np.round(np.clip(scale * mean * rng.lognormal(0, spread, rows), 0, None)).astype(
-            int
-        )
+        return np.round(np.clip(scale * mean * rng.lognormal(0, spread, rows), 0, None)).astype(int)
 
     wines = np.minimum(spend(390, 0.5), 1493)
     fruits = np.minimum(spend(30, 0.9), 199)
