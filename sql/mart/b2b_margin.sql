@@ -1,6 +1,26 @@
 -- mart.b2b_margin (fixed SQL): revenue, margin and profit by fiscal year and each B2B dimension, with shares, growth and margin rank.
 CREATE OR REPLACE VIEW mart.b2b_margin AS
-WITH per_value AS (
+WITH grouped AS (
+    -- lines added up per combination of dimensions first: the unpivot below then repeats
+    -- these (far fewer) rows, not every line. Keys compared byte-wise ("C"): same groups,
+    -- no locale-aware comparisons in the big sort
+    SELECT
+        s.fiscal_year, s.platform COLLATE "C" AS platform, s.channel COLLATE "C" AS channel,
+        s.market COLLATE "C" AS market, s.sub_zone COLLATE "C" AS sub_zone,
+        s.region COLLATE "C" AS region, s.division COLLATE "C" AS division,
+        s.segment COLLATE "C" AS segment, s.category COLLATE "C" AS category,
+        s.customer COLLATE "C" AS customer, s.customer_code COLLATE "C" AS customer_code,
+        sum(s.quantity) AS quantity,
+        sum(s.gross_sales) AS gross_sales,
+        sum(s.pre_invoice_discount) AS pre_invoice_discount,
+        sum(s.net_sales) AS net_sales,
+        sum(s.manufacturing_cost) AS manufacturing_cost,
+        sum(s.gross_margin) AS gross_margin,
+        sum(s.net_sales) FILTER (WHERE s.manufacturing_cost IS NOT NULL) AS costed_net_sales
+    FROM mart.b2b_base_sales AS s
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+),
+per_value AS (
     SELECT
         s.fiscal_year,
         d.dimension,
@@ -11,9 +31,9 @@ WITH per_value AS (
         sum(s.net_sales) AS net_sales,
         sum(s.manufacturing_cost) AS manufacturing_cost,
         sum(s.gross_margin) AS gross_margin,
-        sum(s.net_sales) FILTER (WHERE s.manufacturing_cost IS NOT NULL) AS costed_net_sales,
+        sum(s.costed_net_sales) AS costed_net_sales,
         count(DISTINCT s.customer_code) AS customer_codes
-    FROM mart.b2b_base_sales AS s
+    FROM grouped AS s
     CROSS JOIN LATERAL (
         VALUES ('all', 'all'), ('platform', s.platform), ('channel', s.channel),
                ('market', s.market), ('sub_zone', s.sub_zone), ('region', s.region),
