@@ -515,14 +515,14 @@ def publish(url: str, run_id: int) -> None:
                     (run_id,),
                 )
                 rows[name] = conn.execute(read_sql(f"segmentation/{name}.sql"), p).rowcount
-        from etl.usecases.food import on_publish  # the use cases' generated views
-
-        on_publish(conn, run_id, run["params"])
         conn.execute(
             "UPDATE segmentation.runs SET status = 'published', published_at = now() "
             "WHERE run_id = %s",
             (run_id,),
         )
+        from etl.usecases.food import on_publish  # the use cases' generated views
+
+        on_publish(conn)
         runs.stage_done(conn, run_id, "publish", seconds=time.perf_counter() - t0, rows=rows)
         conn.execute(
             "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",

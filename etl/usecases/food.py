@@ -93,7 +93,16 @@ def refresh_wide_view(conn: psycopg.Connection, run_id: int, max_categories: int
     return names
 
 
-def on_publish(conn: psycopg.Connection, run_id: int, params: dict) -> None:
-    """What publishing a run does for the use cases (in the publish transaction)."""
-    food = (params.get("use_cases") or {}).get("food") or {}
-    refresh_wide_view(conn, run_id, int(food.get("wide_max_categories", 60)))
+def on_publish(conn: psycopg.Connection) -> None:
+    """What publishing a run does for the use cases, in the publish transaction: the wide view
+    follows the run the mart shows (the latest date, which need not be the one published)."""
+    row = conn.execute(
+        "SELECT run_id, params #>> '{use_cases,food,wide_max_categories}' "
+        "FROM segmentation.runs WHERE status = 'published' "
+        "ORDER BY as_of_date DESC, run_id DESC LIMIT 1"
+    ).fetchone()
+    if row is not None:
+        from etl.segment.config import DEFAULT_USE_CASES  # runs made before use_cases existed
+
+        default = DEFAULT_USE_CASES["food"]["wide_max_categories"]
+        refresh_wide_view(conn, int(row[0]), int(row[1] or default))
