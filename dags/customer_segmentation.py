@@ -1,8 +1,8 @@
 """customer_segmentation: load new order data, segment customers, publish the marts.
 
-Thin by design: task bodies live in ``etl.orchestration.tasks``; settings come from the
-environment (``etl.orchestration.settings``); the form's params and their validation from
-``etl.orchestration.params``. See docs/airflow.md.
+Thin by design: task bodies live in ``etl.orchestration.tasks`` and ``.outputs``; settings come
+from the environment (``etl.orchestration.settings``, ``.alerts``); the form's params and their
+validation from ``etl.orchestration.params``. See docs/airflow.md.
 """
 
 from __future__ import annotations
@@ -11,10 +11,40 @@ from typing import Any
 
 from airflow.sdk import TriggerRule, dag, get_current_context, task
 
+from etl.orchestration import alerts
+from etl.orchestration.assets import segments_asset
 from etl.orchestration.params import dag_params
 from etl.orchestration.settings import DagSettings
 
 SETTINGS = DagSettings.from_env()
+ALERTS = alerts.AlertSettings.from_env()
+SEGMENTS = segments_asset()
+
+DOC_MD = """
+### Customer segmentation
+
+Loads the new order data, segments every customer with the chosen methods (as of one date),
+checks the results and publishes them to the `mart` views BI tools read.
+
+**Trigger with params**: *As-of date* as `YYYY-MM-DD` (empty = today / the scheduled date),
+*Source*, *Segmentation methods* (pick any of the known methods) and *Number of clusters*. A
+run for a past as-of date is published, but the `mart` views keep showing the latest as-of date.
+
+**What each run leaves**: the HTML report in the `reports/` folder
+(`segwise-report-<as-of>-run<id>.html`) and one CSV/Parquet file per segment and per
+entered/left list, with `manifest.json`, in `exports/<as-of>-run<id>/`; the `write_outputs`
+task's log and XCom give the exact paths. Publishing updates the asset
+`segwise_customer_segments`, which DAGs such as `example_segments_sync` are scheduled on.
+
+**Reading the grid**: `cleanup_if_failed` runs after everything and is **skipped on a healthy
+run** (skipped is normal there). When a task failed, it records the failure, keeps the previous
+results visible and fails, which makes the run count as failed. `watch_data` logs freshness
+and volume warnings without holding the run back.
+"""
+
+CLEANUP_DOC = """Skipped = nothing failed (the normal case). If a task failed, marks the
+segmentation run failed (its partial rows go, the previous results stay visible) and fails
+itself, so the Airflow run counts as failed."""
 
 
 def _url() -> str:
@@ -32,7 +62,9 @@ def _url() -> str:
     default_args={"retries": SETTINGS.retries, "retry_delay": SETTINGS.retry_delay},
     params=dag_params(SETTINGS.default_source),
     tags=["segwise"],
-    doc_md=__doc__,
+    description="Load new orders, segment customers, publish the marts, report and export",
+    doc_md=DOC_MD,
+    on_failure_callback=alerts.notifiers(ALERTS, alerts.RUN_FAILED) or None,
 )
 def customer_segmentation() -> None:
     @task
@@ -65,7 +97,7 @@ def customer_segmentation() -> None:
     def build_warehouse(loaded: dict[str, Any]) -> dict[str, Any]:
         from etl.orchestration import tasks
 
-        return tasks.build_warehouse(_url(), loaded["staged_batch_ids"])
+        return tasks.build_warehouse(_url())  # every staged batch; `loaded` orders the tasks
 
     @task
     def features(run_params: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
@@ -91,21 +123,41 @@ def customer_segmentation() -> None:
         tasks.profiles(_url(), seg_run)
         return seg_run
 
-    @task
+    @task(on_failure_callback=alerts.notifiers(ALERTS, alerts.QUALITY_FAILED) or None)
     def quality_checks(seg_run: int) -> list[dict[str, Any]]:
         from etl.orchestration import tasks
 
         return tasks.quality_checks(_url(), seg_run)
 
     @task
-    def publish(seg_run: int) -> int:
-        from etl.orchestration import tasks
+    def watch_data(seg_run: int, **context: Any) -> list[str]:
+        """Freshness / volume / segment-share warnings: logged (and sent where alerts are on),
+        never blocking publish."""
+        from etl.orchestration import outputs
+
+        found = outputs.watch(_url(), seg_run)
+        alerts.send_warnings(alerts.AlertSettings.from_env(), context, found)
+        return found
+
+    @task(outlets=[SEGMENTS])
+    def publish(seg_run: int, **context: Any) -> dict[str, Any]:
+        """Makes the run what the marts show for its date and emits the asset event."""
+        from etl.orchestration import outputs, tasks
 
         tasks.publish(_url(), seg_run)
-        return seg_run
+        info = outputs.published(_url(), seg_run)
+        context["outlet_events"][SEGMENTS].extra = info
+        return info
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-    def mark_failed(**context: Any) -> None:
+    @task
+    def write_outputs(info: dict[str, Any]) -> dict[str, Any]:
+        """The run's HTML report into reports/ and its segment lists into exports/."""
+        from etl.orchestration import outputs
+
+        return outputs.write_outputs(_url(), info["segmentation_run"])
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0, doc_md=CLEANUP_DOC)
+    def cleanup_if_failed(**context: Any) -> None:
         """Runs after everything else. If anything failed, marks the segmentation run failed
         (its lock released, the previously published results stay visible) and fails itself:
         as the DAG's only leaf it is what makes the Airflow run count as failed."""
@@ -117,7 +169,7 @@ def customer_segmentation() -> None:
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
         failed = sorted(name for name, state in states.items() if state == "failed")
         if not failed and "upstream_failed" not in states.values():
-            raise AirflowSkipException("no task failed")
+            raise AirflowSkipException("no task failed: nothing to clean up (normal)")
         assignments = ti.xcom_pull(task_ids="features")
         run_id = assignments[0]["seg_run"] if assignments else None
         message = f"Airflow run {ti.run_id} failed in: {', '.join(failed) or 'an upstream task'}"
@@ -136,13 +188,15 @@ def customer_segmentation() -> None:
     segmented = segment.expand_kwargs(assignments)
     profiled = profiles(segmented)
     checked = quality_checks(profiled)
+    watched = watch_data(profiled)
     published = publish(profiled)
+    written = write_outputs(published)
 
     run_params >> migrated >> loaded
     built >> assignments
     checked >> published
     everything = [run_params, migrated, loaded, built, assignments, segmented, profiled, checked]
-    [*everything, published] >> mark_failed()
+    [*everything, watched, published, written] >> cleanup_if_failed()
 
 
 customer_segmentation()

@@ -11,6 +11,8 @@ from etl.db import engine as make_engine
 from etl.db import sqlalchemy_url
 from etl.paths import migrations_dir
 
+# Not Alembic's default alembic_version: Airflow's metadata, which may share the database
+# (server), owns that one. migrations/env.py reads these too.
 VERSION_TABLE = "segwise_alembic_version"
 VERSION_TABLE_SCHEMA = "public"
 

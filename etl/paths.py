@@ -1,6 +1,6 @@
 """Where the project's non-Python assets (``sql/``, ``migrations/``) live.
 
-They sit at the repository top level (the design card's layout), not inside the package, so an
+They sit at the repository top level (one folder per kind of asset), not inside the package, so an
 installed copy finds them through ``SEGWISE_HOME``; an editable install finds them beside ``etl/``.
 """
 

@@ -10,10 +10,8 @@ from alembic import context
 from sqlalchemy import text
 
 from etl.db import engine as make_engine
+from etl.migrate import VERSION_TABLE, VERSION_TABLE_SCHEMA
 from etl.segment.bi import apply_bi_layer_if_present
-
-VERSION_TABLE = "segwise_alembic_version"
-VERSION_TABLE_SCHEMA = "public"
 
 config = context.config
 

@@ -2,7 +2,7 @@
 tree, each as a child process of this script.
 
 1. bare COPY:  psql \\copy into a plain table of text columns (no types, no indexes): the floor.
-2. to_sql:     pandas.read_csv + DataFrame.to_sql (the seed projects' way; a baseline only).
+2. to_sql:     pandas.read_csv + DataFrame.to_sql (a common quick way; a baseline only).
 3. segwise:    `segwise load --layout online_retail` into a fresh migrated warehouse: file to
                typed, validated facts and dimensions with their indexes, ledger and rejects.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from etl.db import register_connection_secrets
 from etl.settings import DATABASE_URL_ENV, database_url
 
 
@@ -16,4 +17,6 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_database_url(args: argparse.Namespace) -> str:
-    return database_url(getattr(args, "database_url", None))
+    url = database_url(getattr(args, "database_url", None))
+    register_connection_secrets(url)  # masked in every message and log line from here on
+    return url

@@ -8,15 +8,16 @@ import sys
 from pathlib import Path
 
 from etl.commands.common import add_database_option, resolve_database_url
+from etl.dates import parse_date
 from etl.db import connect
 from etl.errors import SegwiseError
 
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from exc
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="segment the customers as of a date (features, methods, profiles, publish)",
         description="Compute customer features as of a date in the warehouse, label every "
-        "customer with each method, build the profiles and publish the run to the mart views "
-        "(replacing any earlier run of the same date atomically).",
+        "customer with each method, build the profiles, run the data-quality checks and "
+        "publish the run to the mart views (replacing any earlier run of the same date "
+        "atomically). Methods of the date's published run that this run does not compute are "
+        "kept (carried forward) unless --replace is given.",
     )
     add_database_option(run)
     run.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -42,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-publish",
         action="store_true",
         help="compute and keep the run as 'succeeded' without making it visible",
+    )
+    run.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop the date's published results of methods not in --methods (default: keep)",
     )
     run.set_defaults(func=_run)
 
@@ -80,13 +88,19 @@ def _run(args: argparse.Namespace) -> int:
         trigger=args.trigger,
         publish_result=not args.no_publish,
         progress=say,
+        replace=args.replace,
     )
     with connect(url) as conn:
-        status, counts = conn.execute(
-            "SELECT status, row_counts->>'customers' FROM segmentation.runs WHERE run_id = %s",
+        row = conn.execute(
+            "SELECT status, row_counts->>'customers', metrics->'carried_forward' "
+            "FROM segmentation.runs WHERE run_id = %s",
             (run_id,),
         ).fetchone()
+    status, counts, carried = row
     print(f"run {run_id} {status}: {counts} customers segmented as of {args.as_of}")
+    if carried:
+        kept = ", ".join(f"{m} (from run {r})" for m, r in carried.items())
+        print(f"kept the published results of {kept}; --replace drops them")
     return 0
 
 
@@ -94,8 +108,7 @@ def _report(args: argparse.Namespace) -> int:
     from etl.segment import report
 
     url = resolve_database_url(args)
-    as_of = args.as_of.isoformat() if args.as_of else None
-    run_id = report.resolve_run(url, args.run_id, as_of)
+    run_id = report.resolve_run(url, args.run_id, args.as_of)
     out = Path(args.out or f"segwise-report-run{run_id}.html")
     path = report.write_report(url, run_id, out)
     print(f"report for run {run_id} written to {path}")

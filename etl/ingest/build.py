@@ -4,6 +4,7 @@ batch, together with its ledger update: a batch is in the warehouse completely o
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,6 +68,17 @@ class _Batch:
         sets = [set(f.get("plain_dates", ())) for f in self.files if f["source"] == source]
         return frozenset(set.intersection(*sets)) if sets else frozenset()
 
+    def typed_dates(self, source: str) -> frozenset[str]:
+        """Date/time columns that every file of the source gave typed (Parquet): cast."""
+        sets = [set(f.get("typed_dates", ())) for f in self.files if f["source"] == source]
+        return frozenset(set.intersection(*sets)) if sets else frozenset()
+
+    def iso_dates(self, source: str) -> frozenset[str]:
+        """Date/time columns that some files gave typed, others as text: the typed values'
+        ISO text is accepted besides the layout's formats."""
+        sets = [set(f.get("typed_dates", ())) for f in self.files if f["source"] == source]
+        return frozenset(set().union(*sets) - self.typed_dates(source)) if sets else frozenset()
+
     def count(self, key: str, n: int) -> None:
         if n:
             self.rule_counts[key] = self.rule_counts.get(key, 0) + int(n)
@@ -95,7 +107,29 @@ def build_warehouse(
 
 
 def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) -> LoadResult:
-    """Build one staged batch; raises LoadError (batch marked failed) when it cannot."""
+    """Build one staged batch, after any older staged batch (batches apply in the order they
+    were staged); raises LoadError (batch marked failed) when it cannot. An older batch that
+    fails is marked failed and does not stop this one."""
+    with db.connect(url, autocommit=True) as conn:
+        older = [
+            r[0]
+            for r in conn.execute(
+                "SELECT batch_id FROM staging.load_batches "
+                "WHERE status = 'staged' AND batch_id < %s ORDER BY batch_id",
+                (batch_id,),
+            ).fetchall()
+        ]
+    for bid in older:
+        if progress:
+            progress(f"building the older staged batch {bid} first", 0)
+        try:
+            _build_one(url, bid, progress=progress)
+        except LoadError as exc:
+            log.warning("older staged batch %s failed: %s", bid, exc)
+    return _build_one(url, batch_id, progress=progress)
+
+
+def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> LoadResult:
     memory = memory_settings()
     with db.connect(url, autocommit=True) as conn:
         row = conn.execute(
@@ -136,7 +170,7 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
                     conn,
                     batch_id,
                     "succeeded",
-                    message=_summary(batch, rows_read),
+                    message=_summary(conn, batch, rows_read),
                     rows_read=rows_read,
                     rows_loaded=batch.rows_loaded,
                     rows_rejected=batch.rows_rejected,
@@ -145,6 +179,8 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
                 )
     except Exception as exc:
         message = str(exc) if isinstance(exc, SegwiseError) else _db_message(exc)
+        if isinstance(exc, psycopg.DataError):
+            message += _locate_value(url, batch_id, files, exc)
         ledger.fail(url, batch_id, message)
         drop_raw_tables(url, batch_id)
         raise LoadError(
@@ -183,6 +219,39 @@ def _check_staged_rows(conn, batch: _Batch) -> None:
             )
 
 
+def _locate_value(url: str, batch_id: int, files: list[dict[str, Any]], exc: Exception) -> str:
+    """Where the value a database error quotes (a mapping expression that could not convert
+    it) first occurs in the batch's staged rows: ' (first in a.csv line 7, column X: 'v'; ...)'
+    or ''."""
+    found = re.search(r'"(.*)"', getattr(exc.diag, "message_primary", None) or "")
+    if not found:
+        return ""
+    value = found.group(1)
+    with db.connect(url, autocommit=True) as conn:
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'staging' AND table_name LIKE %s AND data_type = 'text' "
+            r"AND column_name NOT LIKE '\_%%' ORDER BY table_name, ordinal_position",
+            (rf"raw\_{batch_id}\_%",),
+        ).fetchall()
+        for table, column in columns:
+            if table.endswith("__malformed"):
+                continue
+            hit = conn.execute(
+                sql.SQL(
+                    "SELECT _file, _line FROM {} WHERE {} = %s ORDER BY _file, _line LIMIT 1"
+                ).format(sql.Identifier("staging", table), sql.Identifier(column)),
+                (value,),
+            ).fetchone()
+            if hit:
+                path = files[hit[0] - 1]["path"] if hit[0] <= len(files) else "?"
+                return (
+                    f" (first in {path} line {hit[1]}, column {column}: {value!r}; a mapping "
+                    "expression could not convert it)"
+                )
+    return ""
+
+
 def _db_message(exc: Exception) -> str:
     if isinstance(exc, psycopg.Error):
         diag = exc.diag
@@ -193,10 +262,12 @@ def _db_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _summary(batch: _Batch, rows_read: int) -> str:
+def _summary(conn, batch: _Batch, rows_read: int) -> str:
+    first = ledger.first_rejections(conn, batch.batch_id, 1) if batch.rows_rejected else []
     return (
         f"{rows_read} rows read, {batch.rows_loaded} order lines loaded, "
         f"{batch.rows_duplicate} already in the warehouse, {batch.rows_rejected} rejected"
+        + (f"; {first[0][1]}" if first else "")
     )
 
 
@@ -221,6 +292,8 @@ def _build(conn: psycopg.Connection, batch: _Batch, progress: Progress | None) -
                 fast=fast,
                 careful=batch.careful(src.name),
                 plain_dates=batch.plain_dates(src.name),
+                typed_dates=batch.typed_dates(src.name),
+                iso_dates=batch.iso_dates(src.name),
             )
             return sqlgen.model(
                 "staging/source_table.sql", table=sqlgen.typed_table(src.name), typed=typed
@@ -319,6 +392,8 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
             fast=fast,
             careful=batch.careful(lines_source),
             plain_dates=batch.plain_dates(lines_source),
+            typed_dates=batch.typed_dates(lines_source),
+            iso_dates=batch.iso_dates(lines_source),
             positions=positions,
         )
         return plans[fast].statement
@@ -378,7 +453,7 @@ def _build_lines(conn: psycopg.Connection, batch: _Batch, progress: Progress | N
     total_read = read + malformed
     bad = rejected + malformed
     if total_read and bad / total_read > m.max_rejected_fraction:
-        raise RejectedTooMany(_too_many(conn, batch, table, bad, total_read))
+        raise RejectedTooMany(_too_many(conn, batch, bad, total_read))
     if progress:
         progress("writing warehouse facts", good)
     batch_id = sql.Literal(batch.batch_id)
@@ -479,18 +554,9 @@ def _facts_empty(conn) -> bool:
     return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM warehouse.fact_order_line)").fetchone()[0]
 
 
-def _too_many(conn, batch: _Batch, table: sql.Identifier, bad: int, read: int) -> str:
-    rows = conn.execute(
-        sql.SQL(
-            "SELECT DISTINCT ON (_reject) _reject, _file, _line, "
-            "count(*) OVER (PARTITION BY _reject) "
-            "FROM {} WHERE _reject IS NOT NULL ORDER BY _reject, _file, _line"
-        ).format(table)
-    ).fetchall()
-    rows.sort(key=lambda r: -r[3])
+def _too_many(conn, batch: _Batch, bad: int, read: int) -> str:
     examples = "; ".join(
-        f"{n}x {batch.codes.reason(code)} (first: {batch.files[f - 1]['path']} line {line})"
-        for code, f, line, n in rows[:3]
+        f"{n}x {text}" for n, text in ledger.first_rejections(conn, batch.batch_id)
     )
     return (
         f"{bad} of {read} order lines rejected, more than max_rejected_fraction "

@@ -75,7 +75,8 @@ FUNCTIONS: dict[str, tuple[int, int | None, _Builder]] = {
     ),
     "replace": (3, 3, _text_fn("replace")),
     "text": (1, 1, lambda a: sql.SQL("({})::text").format(a[0])),
-    "number": (1, 1, lambda a: sql.SQL("({})::numeric").format(a[0])),
+    # NULL (the line is rejected, with its value) rather than a failed batch for "abc"
+    "number": (1, 1, lambda a: sql.SQL("staging.parse_number(({})::text)").format(a[0])),
     "date": (1, 1, lambda a: sql.SQL("({})::date").format(a[0])),
     "year": (1, 1, lambda a: sql.SQL("extract(year FROM {})::int").format(a[0])),
     "month": (1, 1, lambda a: sql.SQL("extract(month FROM {})::int").format(a[0])),

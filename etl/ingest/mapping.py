@@ -47,7 +47,7 @@ ORDER_LINE_FIELDS: dict[str, str] = {
     "region": "text",
     "store_id": "text",
 }
-ORDER_LINE_REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")
+ORDER_LINE_REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")  # or amount for price
 CUSTOMER_FIELDS: dict[str, str] = {
     "customer_id": "text",
     "gender": "text",
@@ -147,6 +147,9 @@ class TargetSpec:
     columns: dict[str, str]
     attributes: dict[str, str] = field(default_factory=dict)
     returns: dict[str, str] = field(default_factory=dict)
+    # order_lines only: keep lines priced 0 as sales (free items, promotions) instead of
+    # rejecting them; negative prices are still rejected.
+    zero_price_sales: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,6 @@ def from_document(doc: dict[str, Any], *, origin: str = "mapping") -> Mapping:
     if not isinstance(frac, int | float) or not 0 <= frac <= 1:
         err.add("max_rejected_fraction: a number between 0 and 1")
         frac = 0.5
-    err.raise_if_any()
     mapping = Mapping(
         name=name,
         description=str(doc.get("description") or "").strip(),
@@ -310,7 +312,13 @@ def from_document(doc: dict[str, Any], *, origin: str = "mapping") -> Mapping:
         max_rejected_fraction=float(frac),
         document=doc,
     )
-    _check_expressions(mapping, err)
+    if sources and targets:  # every problem at once, the expressions' too
+        try:
+            _check_expressions(mapping, err)
+        except (KeyError, ConfigurationError) as exc:  # a name an earlier error left undefined
+            if not err.items:
+                raise
+            del exc
     err.raise_if_any()
     return mapping
 
@@ -343,10 +351,9 @@ def _read_format(d: Any, base: ReadFormat, err: _Errors, where: str) -> ReadForm
         err.add(f"{where}.delimiter: one character (use \\t for tab)")
         delim = base.delimiter
     enc = str(d.get("encoding", base.encoding))
-    try:
-        codecs.lookup(enc)
-    except LookupError:
-        err.add(f"{where}.encoding: unknown encoding {enc!r}")
+    problem = _encoding_problem(enc)
+    if problem:
+        err.add(f"{where}.encoding: {problem}")
         enc = base.encoding
     quote = d.get("quote", base.quote)
     if not isinstance(quote, str) or len(quote) != 1:
@@ -359,6 +366,23 @@ def _read_format(d: Any, base: ReadFormat, err: _Errors, where: str) -> ReadForm
         header=bool(d.get("header", base.header)),
         newlines_in_values=bool(d.get("newlines_in_values", base.newlines_in_values)),
     )
+
+
+def _encoding_problem(enc: str) -> str:
+    """Why a file encoding cannot be used to read CSV text ('' when it can)."""
+    try:
+        info = codecs.lookup(enc)
+    except LookupError:
+        return f"unknown encoding {enc!r}"
+    if not getattr(info, "_is_text_encoding", True):
+        return f"{enc!r} is not a text encoding (e.g. utf-8, latin-1, cp1252)"
+    try:
+        sample = "InvoiceNo,Qty\r\nA1,2\n"
+        if sample.encode(enc).decode(enc) != sample:
+            raise ValueError
+    except (UnicodeError, ValueError):
+        return f"{enc!r} cannot encode plain CSV text (e.g. use utf-8, latin-1, cp1252)"
+    return ""
 
 
 def _read_source(name: str, d: Any, fmt: ReadFormat, err: _Errors) -> SourceSpec | None:
@@ -455,7 +479,7 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
     if not isinstance(d, dict):
         err.add(f"{where}: a mapping with source and columns")
         return None
-    allowed = {"source", "join", "columns", "attributes", "returns"}
+    allowed = {"source", "join", "columns", "attributes", "returns", "zero_price_sales"}
     for k in set(d) - allowed:
         err.add(f"{where}.{k}: unknown; allowed: {sorted(allowed)}")
     source = str(d.get("source") or "")
@@ -485,6 +509,8 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
         err.add(f"{where}.columns.{key}: required")
     if kind == LINES:
         for k in ORDER_LINE_REQUIRED:
+            if k == "unit_price" and "amount" in columns:
+                continue  # the line amount is given: the unit price is amount / quantity
             if k not in columns:
                 err.add(f"{where}.columns.{k}: required for order lines")
     attributes = d.get("attributes") or {}
@@ -497,6 +523,12 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
     for k in returns:
         if not _NAME.match(str(k)):
             err.add(f"{where}.returns.{k}: rule names are lower-case letters, digits and _")
+    zero_price = d.get("zero_price_sales", False)
+    if kind != LINES and "zero_price_sales" in d:
+        err.add(f"{where}.zero_price_sales: only order_lines have prices")
+    if not isinstance(zero_price, bool):
+        err.add(f"{where}.zero_price_sales: true or false")
+        zero_price = False
     return TargetSpec(
         kind=kind,
         source=source,
@@ -504,6 +536,7 @@ def _read_target(kind: str, d: Any, sources: dict[str, SourceSpec], err: _Errors
         columns={k: _expr_text(v) for k, v in columns.items() if k in fields},
         attributes={str(k): _expr_text(v) for k, v in dict(attributes).items()},
         returns={str(k): _expr_text(v) for k, v in returns.items()},
+        zero_price_sales=zero_price,
     )
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +30,7 @@ from etl.ingest.files import InputError, InputFile
 from etl.ingest.mapping import ReadFormat, SourceSpec
 
 BLOCK_SIZE = 1 << 20  # pyarrow's default; larger blocks cost memory and gain nothing
+BLOCK_SIZE_ENV = "SEGWISE_CSV_BLOCK_SIZE"  # raise it for a file with one huge field (bytes)
 PARQUET_BATCH = 100_000
 MAX_MALFORMED = 10_000
 
@@ -50,10 +52,23 @@ class FileReader:
     header_map: dict[str, str | None] = field(default_factory=dict)
     malformed: list[Malformed] = field(default_factory=list)
     rows: int = 0
+    typed_dates: list[str] = field(default_factory=list)  # columns a Parquet type dates
+    fmt: ReadFormat = field(default_factory=ReadFormat)  # the source's, encoding per file
+    encoding_note: str = ""  # why this file is read in another encoding than the layout's
 
     def open(self) -> FileReader:
-        self.header = read_header(self.file, self.source.format)
+        self.fmt = self.source.format
+        if not self.file.parquet:
+            self.fmt, self.encoding_note = file_encoding(self.file, self.source.format)
+        self.header = read_header(self.file, self.fmt)
         self.header_map = match_columns(str(self.file.path), self.source, self.header)
+        if self.file.parquet:
+            schema = pq.ParquetFile(str(self.file.path)).schema_arrow
+            self.typed_dates = sorted(
+                col
+                for col, header in self.header_map.items()
+                if header is not None and _is_date_type(schema.field(header).type)
+            )
         return self
 
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -73,9 +88,11 @@ class FileReader:
     # -- CSV
 
     def _csv(self) -> Iterator[pa.RecordBatch]:
-        fmt = self.source.format
+        fmt = self.fmt
         wanted = [h for h in self.header_map.values() if h is not None]
         pending: list[int] = []
+        # pyarrow ignores an exception raised in the handler: it is kept, raised after the batch
+        problem: list[InputError] = []
 
         def on_invalid(row) -> str:  # pyarrow.csv.InvalidRow
             if row.number is None:
@@ -84,19 +101,24 @@ class FileReader:
                 reason = f"truncated row: {row.actual_columns} of {row.expected_columns} fields"
             else:
                 reason = f"too many fields: {row.actual_columns} instead of {row.expected_columns}"
-            self.malformed.append(Malformed(row.number, row.text[:2000], reason))
+            if unclosed_quote(row.text, fmt):
+                problem.append(self._quote_error(row.number))
+                return "skip"
+            self.malformed.append(Malformed(row.number, row.text, reason))
             pending.append(row.number)
-            if len(self.malformed) > MAX_MALFORMED:
-                raise InputError(
-                    f"{self.file.path}: more than {MAX_MALFORMED} malformed rows (the first at "
-                    f"line {self.malformed[0].line}: {self.malformed[0].reason}); is the "
-                    f"delimiter {fmt.delimiter!r} right?"
+            if len(self.malformed) > MAX_MALFORMED and not problem:
+                problem.append(
+                    InputError(
+                        f"{self.file.path}: more than {MAX_MALFORMED} malformed rows (the first at "
+                        f"line {self.malformed[0].line}: {self.malformed[0].reason}); is the "
+                        f"delimiter {fmt.delimiter!r} right?"
+                    )
                 )
             return "skip"
 
         read_opts = pacsv.ReadOptions(
             use_threads=False,  # invalid-row numbers are only known single-threaded
-            block_size=BLOCK_SIZE,
+            block_size=block_size(),
             encoding=fmt.encoding,
             column_names=None if fmt.header else self._positional_names(),
             skip_rows=0,
@@ -128,6 +150,8 @@ class FileReader:
                 convert_options=convert_opts,
             )
             for batch in reader:
+                if problem:
+                    raise problem[0]
                 n = batch.num_rows
                 if n == 0:
                     continue
@@ -138,12 +162,47 @@ class FileReader:
                     idx = int(np.searchsorted(lines, v))
                     lines[idx:] += 1
                 next_line = int(lines[-1]) + 1
+                self._check_values(batch, lines)
                 self.rows += n
                 yield self._shape(batch, lines)
+            if problem:
+                raise problem[0]
         except InputError:
             raise
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError, EOFError) as exc:
             raise self._explain(exc) from None
+
+    def _check_values(self, batch: pa.RecordBatch, lines: np.ndarray) -> None:
+        """Refuse what would be lost or garbled silently: a value holding a line break when
+        values may not span lines (a quote opened and never closed swallowed the lines after
+        it), and a NUL byte (PostgreSQL text cannot hold one)."""
+        fmt = self.fmt
+        for name, values in zip(batch.schema.names, batch.columns, strict=True):
+            if values.null_count == len(values):
+                continue
+            if not fmt.newlines_in_values and pc.any(pc.match_substring(values, "\n")).as_py():
+                first = int(pc.index(pc.match_substring(values, "\n"), True).as_py())
+                raise self._quote_error(int(lines[first]))
+            nul = pc.match_substring(values, "\x00")
+            if pc.any(nul).as_py():
+                first = int(pc.index(nul, True).as_py())
+                raise InputError(
+                    f"{self.file.path}: line {int(lines[first])}, column {name}: the value "
+                    f"{values[first].as_py()[:60]!r} holds a NUL byte (\\x00), which a text "
+                    "column cannot store; remove it from the file"
+                )
+
+    def _quote_error(self, near_line: int | None) -> InputError:
+        """The one message for a broken quote, whichever way the CSV reader tripped on it."""
+        found = locate_open_quote(self.file, self.fmt)
+        line, text = found if found else (near_line, "")
+        shown = f": {text[:80]!r}" if text else ""
+        return InputError(
+            f"{self.file.path}: line {line}: a quoted field opens with "
+            f"{self.fmt.quote} and is not closed on that line{shown}; fix the "
+            "quoting (a quote inside a quoted value is written twice), or set the layout's "
+            "format.newlines_in_values: true if values really span lines. Nothing was loaded"
+        )
 
     def _positional_names(self) -> list[str]:
         return self.header
@@ -159,10 +218,9 @@ class FileReader:
                 n = batch.num_rows
                 if n == 0:
                     continue
-                arrays = [
-                    a if a.type == pa.string() else a.cast(pa.string()) for a in batch.columns
-                ]
-                batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+                batch = pa.RecordBatch.from_arrays(
+                    [parquet_text(a) for a in batch.columns], names=batch.schema.names
+                )
                 lines = np.arange(next_line, next_line + n, dtype=np.int64)
                 next_line += n
                 self.rows += n
@@ -188,16 +246,149 @@ class FileReader:
         msg = str(exc)
         path = self.file.path
         if "invalid UTF8" in msg or isinstance(exc, UnicodeDecodeError):
-            where = locate_bad_bytes(self.file, self.source.format)
+            where = locate_bad_bytes(self.file, self.fmt)
             return InputError(
-                f"{path}: not valid {self.source.format.encoding} text{where}; set the layout's "
+                f"{path}: not valid {self.fmt.encoding} text{where}; set the layout's "
                 "format.encoding (e.g. latin-1 or cp1252) to the file's real encoding"
+                + (f" ({self.encoding_note}, in its first 4 MB)" if self.encoding_note else "")
             )
+        if "out of sync" in msg or "straddl" in msg:
+            if locate_open_quote(self.file, self.fmt):
+                return self._quote_error(None)
+            if "straddl" in msg:
+                long_line = locate_long_line(self.file, block_size())
+                return InputError(
+                    f"{path}: a field{long_line} is larger than the CSV reader's block of "
+                    f"{block_size():,} bytes; set {BLOCK_SIZE_ENV} to a larger number of bytes "
+                    "(e.g. 67108864) and load again"
+                )
         if "Truncated" in msg or "truncated" in msg or isinstance(exc, EOFError):
             return InputError(f"{path}: the compressed file is truncated or corrupt ({msg})")
         if "gzip" in msg.lower() or "compress" in msg.lower():
             return InputError(f"{path}: cannot decompress: {msg}")
         return InputError(f"{path}: cannot parse as CSV: {msg}")
+
+
+SNIFF_BYTES = 4 << 20
+_UTF = ("utf-8", "utf-16", "utf-32", "utf-8-sig", "utf-16-le", "utf-16-be", "utf-32-le")
+
+
+def file_encoding(file: InputFile, fmt: ReadFormat) -> tuple[ReadFormat, str]:
+    """The format to read one CSV file with, and a note when its encoding is not the layout's.
+    A UTF-8 byte-order mark means UTF-8 whatever the layout says. Under a layout with a
+    single-byte encoding (latin-1, cp1252), a file whose first 4 MB hold non-ASCII text that
+    is valid UTF-8 is UTF-8 (latin-1 text is practically never valid UTF-8): it is read as
+    UTF-8 instead of as mojibake, and the note says so."""
+    layout = codecs.lookup(fmt.encoding).name
+    if layout in _UTF:
+        return fmt, ""
+    try:
+        with _open_text_bytes(file) as raw:
+            head = raw.read(SNIFF_BYTES)
+    except (OSError, EOFError):
+        return fmt, ""
+    if head.startswith(codecs.BOM_UTF8):
+        why = "it starts with a UTF-8 byte-order mark"
+    elif not head.isascii() and _valid_utf8(head):
+        why = "its text is valid UTF-8 with non-ASCII characters"
+    else:
+        return fmt, ""
+    note = f"{file.path}: read as UTF-8, not the layout's {fmt.encoding}: {why}"
+    return replace(fmt, encoding="utf-8"), note
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_date_type(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_timestamp(t) or pa.types.is_date(t)
+
+
+def parquet_text(values: pa.Array) -> pa.Array:
+    """A typed Parquet column as the text PostgreSQL casts back to the same value: timestamps
+    (any unit, with a time zone converted to UTC) as ISO with at most microseconds (what a
+    timestamp holds), dates as ISO, decimals, integers and floats exactly, dictionary strings
+    decoded. The build casts date/time columns that came typed directly, whatever the
+    layout's ``formats`` say (stage records them per file as ``typed_dates``)."""
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    t = values.type
+    if pa.types.is_timestamp(t):
+        unit = "us" if t.unit == "ns" else t.unit
+        values = values.cast(pa.timestamp(t.unit)).cast(pa.timestamp(unit), safe=False)
+    return values if t == pa.string() else values.cast(pa.string())
+
+
+def block_size() -> int:
+    """The CSV reader's block size: the default, or SEGWISE_CSV_BLOCK_SIZE (bytes)."""
+    raw = os.environ.get(BLOCK_SIZE_ENV, "").strip()
+    if not raw:
+        return BLOCK_SIZE
+    if not raw.isdigit() or not (1 << 16) <= int(raw) <= (1 << 31) - 1:
+        raise InputError(f"{BLOCK_SIZE_ENV}={raw!r}: a number of bytes from 65536 to 2147483647")
+    return int(raw)
+
+
+def unclosed_quote(text: str, fmt: ReadFormat) -> bool:
+    """A malformed record that ran past its line: a quote opened in it was never closed."""
+    if not fmt.newlines_in_values:
+        return "\n" in text or "\r" in text
+    return text.count(fmt.quote) % 2 == 1
+
+
+def locate_open_quote(file: InputFile, fmt: ReadFormat) -> tuple[int, str] | None:
+    """(line, text) of the record whose quoted field is never closed, by Python's csv module
+    (strict), or None. Lines are physical lines, so this names where the quote opened."""
+    try:
+        with _open_text_bytes(file) as raw:
+            text = io.TextIOWrapper(raw, encoding=fmt.encoding, errors="replace", newline="")
+            if not fmt.newlines_in_values:
+                for number, line in enumerate(text, start=1):
+                    if fmt.quote not in line:
+                        continue
+                    try:
+                        next(
+                            csv.reader(
+                                [line], delimiter=fmt.delimiter, quotechar=fmt.quote, strict=True
+                            )
+                        )
+                    except csv.Error as exc:
+                        if "end of data" in str(exc) or "new-line" in str(exc):
+                            return number, line.rstrip("\r\n")
+                return None
+            reader = csv.reader(text, delimiter=fmt.delimiter, quotechar=fmt.quote, strict=True)
+            start = 1
+            while True:
+                start = reader.line_num + 1
+                try:
+                    next(reader)
+                except StopIteration:
+                    return None
+                except csv.Error as exc:
+                    if "end of data" in str(exc):
+                        return start, ""
+                    return None
+    except (OSError, EOFError):
+        return None
+
+
+def locate_long_line(file: InputFile, limit: int) -> str:
+    """' on line N' for the first physical line longer than ``limit`` bytes, or ''."""
+    try:
+        with _open_text_bytes(file) as raw:
+            for number, line in enumerate(raw, start=1):
+                if len(line) > limit:
+                    return f" on line {number}"
+    except (OSError, EOFError):
+        return ""
+    return ""
 
 
 def clean_text(values: pa.Array) -> pa.Array:

@@ -75,7 +75,7 @@ def load_inbox(
 
     results: list[LoadResult] = []
     for unit in sorted(units, key=dims_first):
-        if _known(url, key, unit):
+        if _known(url, key, unit, ("succeeded",) if build else ("staged", "succeeded")):
             log.debug("inbox: %s already loaded", ", ".join(map(str, unit)))
             continue
         try:
@@ -98,8 +98,9 @@ def load_inbox(
     return results
 
 
-def _known(url: str, layout: str, unit: list[Path]) -> bool:
-    """Every file of the unit is in a staged/succeeded batch with the same path, size, mtime."""
+def _known(url: str, layout: str, unit: list[Path], statuses: tuple[str, ...]) -> bool:
+    """Every file of the unit is in a batch of one of ``statuses`` with the same path, size and
+    mtime (a staged batch is not done when this load also builds: stage_files finishes it)."""
     probes = [
         {"path": str(p), "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns} for p in unit
     ]
@@ -107,8 +108,8 @@ def _known(url: str, layout: str, unit: list[Path]) -> bool:
         for probe in probes:
             hit = conn.execute(
                 "SELECT 1 FROM staging.load_batches WHERE layout = %s "
-                "AND status IN ('staged', 'succeeded') AND files @> %s LIMIT 1",
-                (layout, Jsonb([probe])),
+                "AND status = ANY(%s) AND files @> %s LIMIT 1",
+                (layout, list(statuses), Jsonb([probe])),
             ).fetchone()
             if hit is None:
                 return False

@@ -76,6 +76,19 @@ class Codes:
         return self.items[code - 1][2]
 
 
+def is_sale(mapping: Mapping | None, line: str) -> sql.Composed:
+    """Whether an order line is a sale: THE definition, used to fill fact_order_line.is_sale
+    (and by the migration that backfilled it). ``line``: the alias of a relation with the
+    canonical quantity, unit_price and is_return (returns already negative). ``mapping``: the
+    layout, for a layout option that widens what counts as a sale."""
+    a = sql.Identifier(line)
+    lines = mapping.lines if mapping is not None else None
+    priced = ">= 0" if lines is not None and lines.zero_price_sales else "> 0"
+    return sql.SQL(
+        "coalesce({a}.quantity > 0 AND {a}.unit_price " + priced + " AND NOT {a}.is_return, false)"
+    ).format(a=a)
+
+
 def raw_table(batch_id: int, source: str) -> sql.Identifier:
     return sql.Identifier("staging", f"raw_{batch_id}_{source}")
 
@@ -97,12 +110,16 @@ def typed_select(
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
     plain_dates: frozenset[str] = frozenset(),
+    typed_dates: frozenset[str] = frozenset(),
+    iso_dates: frozenset[str] = frozenset(),
     extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
     ``fast``: plain casts for numbers, except the ``careful`` columns (staging saw a value in
     them that a plain cast may refuse), and for the ``plain_dates`` (every value had the
-    plain ISO format).
+    plain ISO format). ``typed_dates``: date/time columns every file gave typed (Parquet),
+    always cast, whatever the formats; ``iso_dates``: some files gave them typed, so ISO is
+    accepted besides the formats.
 
     Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
     columns are parsed once per distinct value and joined back: an order's lines share one
@@ -120,11 +137,16 @@ def typed_select(
         name = sql.Identifier(col.name)
         rawcol = sql.SQL("r.{}").format(name)
         present = sql.Identifier(f"_p:{col.name}")
-        if fast and col.type in ("date", "timestamp") and col.name in plain_dates:
+        formats = list(col.formats)
+        if col.name in iso_dates and not any(f.pg_format is None for f in formats):
+            formats.append(coerce.compile_format("iso"))
+        if col.type in ("date", "timestamp") and (
+            col.name in typed_dates or (fast and col.name in plain_dates)
+        ):
             value = sql.SQL("({})::{}").format(rawcol, sql.SQL(col.type))
         elif col.type in ("date", "timestamp"):
             alias = sql.Identifier(f"_d{i}")
-            parsed = coerce.typed_value(sql.SQL("d.v"), col.type, list(col.formats))
+            parsed = coerce.typed_value(sql.SQL("d.v"), col.type, formats)
             lookups.append(
                 sql.SQL(
                     "LEFT JOIN (SELECT d.v, {parsed} AS p "
@@ -152,11 +174,25 @@ def typed_select(
                 f"{rule_prefix}missing_value", col.name, f"{col.name}: empty, but required"
             )
             checks.append(sql.SQL("WHEN NOT t.{} THEN {}").format(present, sql.Literal(code)))
+        if col.type == "integer" and not (fast and col.name not in careful):
+            # a whole number that does not fit an integer says so, not "not an integer"
+            number = sql.Identifier(f"_n:{col.name}")
+            inner.append(sql.SQL("staging.parse_number({}) AS {}").format(rawcol, number))
+            code = codes.add(
+                f"{rule_prefix}integer_out_of_range",
+                col.name,
+                f"{col.name}: a whole number outside the integer range -2147483648..2147483647",
+            )
+            checks.append(
+                sql.SQL("WHEN t.{p} AND t.{c} IS NULL AND t.{n} = trunc(t.{n}) THEN {code}").format(
+                    p=present, c=name, n=number, code=sql.Literal(code)
+                )
+            )
         if col.type not in ("text", "id"):
             code = codes.add(
                 f"{rule_prefix}invalid_{col.type}",
                 col.name,
-                f"{col.name}: {coerce.describe(col.type, list(col.formats))}",
+                f"{col.name}: {coerce.describe(col.type, formats)}",
             )
             checks.append(
                 sql.SQL("WHEN t.{} AND {} IS NULL THEN {}").format(
@@ -324,6 +360,8 @@ def order_lines(
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
     plain_dates: frozenset[str] = frozenset(),
+    typed_dates: frozenset[str] = frozenset(),
+    iso_dates: frozenset[str] = frozenset(),
     positions: bool = False,
 ) -> LinesPlan:
     """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
@@ -342,6 +380,8 @@ def order_lines(
         fast=fast,
         careful=careful,
         plain_dates=plain_dates,
+        typed_dates=typed_dates,
+        iso_dates=iso_dates,
         extra=extra,
     )
 
@@ -353,6 +393,11 @@ def order_lines(
     for name, type_ in ORDER_LINE_FIELDS.items():
         if name in mapped:
             value = _cast(_expr(mapping, target, mapped[name], f"order_lines.{name}: "), type_)
+        elif name == "unit_price" and "amount" in mapped:  # none on a zero-quantity line
+            value = sql.SQL("(abs({}) / NULLIF(abs({}), 0))").format(
+                _cast(_expr(mapping, target, mapped["amount"], "order_lines.amount: "), type_),
+                _cast(_expr(mapping, target, mapped["quantity"], "order_lines.quantity: "), type_),
+            )
         elif name == "discount_amount":
             value = sql.SQL("0::numeric")
         else:
@@ -399,12 +444,18 @@ def order_lines(
     # so a return's discount still reduces what is refunded: amount = -(|q| * price - |d|).
     mapped_gross = "gross_amount" in mapped
     mapped_amount = "amount" in mapped
-    gross = sql.SQL("x.gross_amount" if mapped_gross else "(x.quantity * x.unit_price)")
+    # with the amount given, a zero-quantity line may have no unit price: its gross is 0
+    price = sql.SQL("coalesce(x.unit_price, 0)" if mapped_amount else "x.unit_price")
+    gross = (
+        sql.SQL("x.gross_amount") if mapped_gross else sql.SQL("(x.quantity * {})").format(price)
+    )
     amount = (
         sql.SQL("x.amount") if mapped_amount else sql.SQL("({} - x.discount_amount)").format(gross)
     )
-    gross_ret = sql.SQL(
-        "-abs(x.gross_amount)" if mapped_gross else "-(abs(x.quantity) * x.unit_price)"
+    gross_ret = (
+        sql.SQL("-abs(x.gross_amount)")
+        if mapped_gross
+        else sql.SQL("-(abs(x.quantity) * {})").format(price)
     )
     amount_ret = (
         sql.SQL("-abs(x.amount)")
@@ -466,19 +517,32 @@ def order_lines(
         )
         return f" (no matching row in {', '.join(joined)}?)" if joined else ""
 
+    price_text = mapped.get("unit_price") or mapped["amount"]  # the price is amount / quantity
+    # a line whose amount is given needs no unit price when its quantity is zero (it is kept,
+    # counted as kept:zero_quantity)
+    priced = " AND x.quantity <> 0" if mapped_amount else ""
     for name in ("order_id", "order_ts", "quantity", "unit_price"):
+        text = price_text if name == "unit_price" else mapped[name]
         need(
-            f"x.{name} IS NULL",
+            f"x.{name} IS NULL" + (priced if name == "unit_price" else ""),
             f"missing_{name}",
-            _column_of(mapped[name], name),
-            f"{name}: empty or not computable from {mapped[name]!r}{unmatched(mapped[name])}",
+            _column_of(text, name),
+            f"{name}: empty or not computable from {text!r}{unmatched(text)}",
         )
-    need(
-        "x.unit_price <= 0",
-        "non_positive_price",
-        _column_of(mapped["unit_price"], "unit_price"),
-        "unit_price: zero or negative price",
-    )
+    if target.zero_price_sales:  # the mapping keeps free lines as sales
+        need(
+            "x.unit_price < 0" + priced,
+            "negative_price",
+            _column_of(price_text, "unit_price"),
+            "unit_price: negative price",
+        )
+    else:
+        need(
+            "x.unit_price <= 0" + priced,
+            "non_positive_price",
+            _column_of(price_text, "unit_price"),
+            "unit_price: zero or negative price",
+        )
     for name in ("gross_amount", "discount_amount", "amount"):
         if name in mapped:
             text = mapped[name]
@@ -510,6 +574,7 @@ def order_lines(
     final = [sql.SQL("y._file"), sql.SQL("y._line"), sql.SQL("y._ctid")]
     final += [sql.SQL("y.{}").format(ident(n)) for n in out_names]
     final += [
+        sql.SQL("{} AS is_sale").format(is_sale(mapping, "y")),
         sql.SQL("{} AS line_no").format(line_no),
         sql.SQL("y._pre_reject AS _reject"),
     ]
@@ -528,10 +593,10 @@ def order_lines(
 
 
 def _column_of(expression: str, target: str) -> str:
-    """The source column a target is read from, when it is a plain column; else the target."""
+    """The source column a target is computed from, when it reads one column; else the target
+    (rejected_rows.column_name: the raw value shown for a rejection is that column's)."""
     refs = columns_in(expression)
-    bare = expression.strip().strip('"')
-    if len(refs) == 1 and bare in (refs[0][1], f"{refs[0][0]}.{refs[0][1]}"):
+    if len({r[1] for r in refs}) == 1:  # number(Description): the value to show is Description's
         return refs[0][1]
     return target
 

@@ -8,6 +8,7 @@ that creates the raw tables, so a crash leaves either both or neither.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import LINES, Mapping, SourceSpec
 from etl.ingest.readers import FileReader
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 _WRITE_OPTS = pacsv.WriteOptions(include_header=False, batch_size=8192)
 
@@ -231,7 +233,7 @@ def stage_streams(
     watermark_to: Callable[[], str | None] | None = None,
 ) -> LoadResult:
     """Open a ledger row, COPY every stream, and mark the batch staged (or failed)."""
-    batch_id = ledger.open_batch(
+    batch_id, holder = ledger.open_batch(
         url,
         source_kind=source_kind,
         layout=layout,
@@ -243,6 +245,22 @@ def stage_streams(
         watermark_from=watermark_from,
     )
     counter = [0]
+    try:
+        return _stage(url, mapping, batch_id, files_meta, streams, progress, counter, watermark_to)
+    finally:
+        holder.close()  # the row has left 'running' (or the loader is going away)
+
+
+def _stage(
+    url: str,
+    mapping: Mapping,
+    batch_id: int,
+    files_meta: list[dict[str, Any]],
+    streams: Callable[[], Iterable[tuple[int, StagedSource, Any]]],
+    progress: Progress | None,
+    counter: list[int],
+    watermark_to: Callable[[], str | None] | None,
+) -> LoadResult:
     try:
         with db.connect(url) as conn:
             with conn.transaction():
@@ -267,6 +285,12 @@ def stage_streams(
                     meta["careful"] = sorted(check.flagged)
                     meta["plain_dates"] = check.plain_dates
                     if reader is not None:
+                        meta["typed_dates"] = reader.typed_dates
+                        if reader.encoding_note:
+                            meta["encoding"] = reader.fmt.encoding
+                            log.warning("%s", reader.encoding_note)
+                            if progress is not None:
+                                progress(f"note: {reader.encoding_note}", 0)
                         meta["malformed"] = len(reader.malformed)
                         meta["columns"] = reader.header_map
                         malformed_rows += [
@@ -313,6 +337,10 @@ def stage_streams(
         drop_raw_tables(url, batch_id)
         result = ledger.fetch(url, batch_id)
         raise LoadError(f"batch {batch_id} failed, nothing was loaded: {message}", result) from exc
+    except BaseException:  # Ctrl-C, SIGTERM: the COPY was rolled back; say so in the ledger
+        ledger.fail(url, batch_id, "interrupted: the load was cancelled; nothing was loaded")
+        drop_raw_tables(url, batch_id)
+        raise
     if progress is not None:
         progress("staged", counter[0])
     return ledger.fetch(url, batch_id)
@@ -346,6 +374,12 @@ def stage_files(
     uri = ", ".join(str(f.path) for f in inputs)
     meta = [_file_meta(i + 1, f) for i, f in enumerate(inputs)]
     prior = ledger.already_loaded(url, key, sha)
+    if prior is not None and prior[1] == "staged":
+        # the same content was staged and never built (a --stage-only load, or a load killed
+        # during its build): that batch is the one to finish, not a reason to skip
+        if progress is not None:
+            progress(f"batch {prior[0]} has this content staged but not built: finishing it", 0)
+        return ledger.fetch(url, prior[0])
     if prior is not None:
         message = (
             f"identical content already loaded (batch {prior[0]}, {prior[1]} "

@@ -29,7 +29,7 @@ LIBPQ_EXTRAS = (
 
 def warehouse_url(conn_id: str = WAREHOUSE_CONN_ID) -> str:
     """``postgresql://user:password@host:port/db?sslmode=...`` for the Airflow connection."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook  # noqa: PLC0415
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     try:
         hook = PostgresHook(postgres_conn_id=conn_id)

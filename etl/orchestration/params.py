@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from etl.dates import parse_date
 from etl.errors import SegwiseError
 from etl.orchestration.settings import SOURCES
 from etl.segment.config import METHODS
@@ -21,7 +22,7 @@ from etl.segment.config import METHODS
 PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters")
 N_CLUSTERS_RANGE = (2, 20)
 LAYOUT_PATTERN = r"^[a-z][a-z0-9_]*$"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
@@ -31,10 +32,14 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
         "as_of": {
             "default": None,
             "type": ["null", "string"],
-            "format": "date",
-            "title": "As-of date",
-            "description": "Segment customers as of this date (YYYY-MM-DD, inclusive). Empty: "
-            "the run's data-interval end date, or today (UTC) for a manual run.",
+            # A plain text field: a date picker shows the browser's own format (mm/dd/yyyy in
+            # some locales) and would contradict the help; the pattern keeps one format.
+            "pattern": DATE_PATTERN,
+            "title": "As-of date (YYYY-MM-DD)",
+            "description": "Segment customers as of this date, inclusive; type it as YYYY-MM-DD "
+            "(e.g. 2011-12-09). Empty: the run's data-interval end date, or today (UTC) for a "
+            "manual run. A past date is segmented and published (report and exports too), but "
+            "the mart views keep showing the latest as-of date.",
         },
         "source": {
             "default": default_source,
@@ -57,10 +62,12 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
             "default": list(METHODS),
             "type": "array",
             "items": {"type": "string", "enum": list(METHODS)},
+            # `examples` makes the Airflow form render a multi-select of the known methods.
+            "examples": list(METHODS),
             "minItems": 1,
             "uniqueItems": True,
             "title": "Segmentation methods",
-            "description": "Each selected method runs as its own task, in parallel.",
+            "description": "Pick one or more; each runs as its own task, in parallel.",
         },
         "n_clusters": {
             "default": None,
@@ -76,7 +83,7 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
 
 def dag_params(default_source: str = "demo") -> dict[str, Any]:
     """``airflow.sdk.Param`` objects for ``@dag(params=...)`` (Airflow imported only here)."""
-    from airflow.sdk import Param  # noqa: PLC0415 - keep this module importable without Airflow
+    from airflow.sdk import Param  # here: keep this module importable without Airflow
 
     out = {}
     for name, schema in param_schemas(default_source).items():
@@ -104,7 +111,7 @@ class RunParams:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunParams:
         return cls(
-            as_of=date.fromisoformat(data["as_of"]),
+            as_of=parse_date(data["as_of"]),
             source=data["source"],
             layout=data.get("layout"),
             methods=tuple(data["methods"]),
@@ -160,24 +167,6 @@ def raise_problems(errors: list[str]) -> None:
         )
 
 
-def validate(
-    raw: Mapping[str, Any],
-    *,
-    default_as_of: date,
-    known_layouts: Iterable[str] | None = None,
-    default_layout: str | None = None,
-) -> RunParams:
-    """All run parameters checked; raises SegwiseError listing every problem found."""
-    p, errors = check(
-        raw,
-        default_as_of=default_as_of,
-        known_layouts=known_layouts,
-        default_layout=default_layout,
-    )
-    raise_problems(errors)
-    return p
-
-
 def _as_of(value: Any, default: date, errors: list[str]) -> date:
     if value is None or value == "":
         return default
@@ -185,9 +174,9 @@ def _as_of(value: Any, default: date, errors: list[str]) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str) and _DATE.match(value.strip()):
+    if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            return parse_date(value.strip())
         except ValueError:
             pass
     errors.append(f"as_of {value!r} is not a date: use YYYY-MM-DD (e.g. 2011-12-09) or leave empty")

@@ -165,6 +165,42 @@ class SourceSettings:
 
 
 def _default_inbox() -> Path:
-    from etl.paths import project_root  # noqa: PLC0415
+    from etl.paths import project_root
 
     return project_root() / "data" / "inbox"
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Where a run's report and segment exports go (read in the worker when the task runs)."""
+
+    reports_dir: Path
+    exports_dir: Path
+    export_format: str
+    export_methods: tuple[str, ...] | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OutputSettings:
+        from etl.export import FORMATS  # noqa: PLC0415
+
+        env = os.environ if env is None else env
+        reports = _get(env, "SEGWISE_REPORTS_DIR")
+        exports = _get(env, "SEGWISE_EXPORTS_DIR")
+        fmt = (_get(env, "SEGWISE_EXPORT_FORMAT") or "csv").lower()
+        if fmt not in FORMATS:
+            raise ConfigurationError(
+                f"SEGWISE_EXPORT_FORMAT={fmt!r}: choose from {', '.join(FORMATS)}"
+            )
+        methods = _get(env, "SEGWISE_EXPORT_METHODS")
+        return cls(
+            reports_dir=Path(reports) if reports else _project_dir("reports"),
+            exports_dir=Path(exports) if exports else _project_dir("exports"),
+            export_format=fmt,
+            export_methods=tuple(m for m in re.split(r"[,\s]+", methods) if m) if methods else None,
+        )
+
+
+def _project_dir(name: str) -> Path:
+    from etl.paths import project_root  # noqa: PLC0415
+
+    return project_root() / name

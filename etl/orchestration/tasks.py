@@ -25,7 +25,7 @@ DEMO_LAYOUT = "segwise"
 
 
 def known_layouts() -> list[str]:
-    from etl.ingest import layouts  # noqa: PLC0415
+    from etl.ingest import layouts
 
     return sorted(layouts.available())
 
@@ -85,7 +85,7 @@ def validate_params(
 
 
 def migrate(url: str) -> str | None:
-    from etl import migrate as migrations  # noqa: PLC0415
+    from etl import migrate as migrations
 
     migrations.upgrade(url)
     return migrations.current_revision(url)
@@ -97,7 +97,7 @@ def _summary(result: Any) -> dict[str, Any]:
 
 
 def _warehouse_has_facts(url: str) -> bool:
-    from etl.db import connect  # noqa: PLC0415
+    from etl.db import connect
 
     with connect(url) as conn:
         return conn.execute("SELECT EXISTS (SELECT 1 FROM warehouse.fact_order_line)").fetchone()[0]
@@ -108,7 +108,7 @@ def extract_load(
 ) -> dict[str, Any]:
     """Stage the run's new data (no warehouse build: that is the next task). Re-running is a
     no-op for data already in the ledger (same content hash / watermark)."""
-    from etl import ingest  # noqa: PLC0415
+    from etl import ingest
 
     settings = settings or SourceSettings.from_env()
     rp = run_params.RunParams.from_dict(p)
@@ -150,7 +150,7 @@ def extract_load(
 def _stage_demo(url: str, as_of: date, settings: SourceSettings) -> list[Any]:
     """The demo feed's orders for ``as_of``; on a warehouse without facts, first the demo history
     up to the day before, so the first run already has customers worth segmenting."""
-    from etl import demo, ingest  # noqa: PLC0415
+    from etl import demo, ingest
 
     results = []
     with tempfile.TemporaryDirectory(prefix="segwise_demo_", dir=settings.demo_dir) as tmp:
@@ -174,11 +174,11 @@ def _stage_demo(url: str, as_of: date, settings: SourceSettings) -> list[Any]:
     return results
 
 
-def build_warehouse(url: str, batch_ids: list[int] | None = None) -> dict[str, Any]:
+def build_warehouse(url: str) -> dict[str, Any]:
     """Build every staged-but-not-built batch (this run's and any left by an earlier failure)."""
-    from etl import ingest  # noqa: PLC0415
+    from etl import ingest
 
-    results = ingest.build_warehouse(url, batch_ids=None)
+    results = ingest.build_warehouse(url)
     summaries = [_summary(r) for r in (results or [])] if isinstance(results, list) else []
     for s in summaries:
         log.info("built %s", s)
@@ -188,7 +188,7 @@ def build_warehouse(url: str, batch_ids: list[int] | None = None) -> dict[str, A
             "warehouse build failed:\n"
             + "\n".join(f"- batch {s.get('batch_id')}: {s.get('message')}" for s in failed)
         )
-    return {"built": summaries, "requested": batch_ids or []}
+    return {"built": summaries}
 
 
 def config_overrides(p: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,12 +206,12 @@ def features(
     settings: SourceSettings | None = None,
 ) -> int:
     """Open a segmentation run (validated, locked per as-of date) and build its features."""
-    from etl.segment import pipeline  # noqa: PLC0415
+    from etl.segment import pipeline
 
     settings = settings or SourceSettings.from_env()
     run_id = pipeline.start_run(
         url,
-        date.fromisoformat(p["as_of"]),
+        run_params.RunParams.from_dict(p).as_of,
         methods=list(p["methods"]),
         config=settings.run_config,
         trigger="airflow",
@@ -229,25 +229,25 @@ def features(
 
 
 def segment(url: str, run_id: int, method: str) -> None:
-    from etl.segment import pipeline  # noqa: PLC0415
+    from etl.segment import pipeline
 
     pipeline.run_method(url, run_id, method)
 
 
 def profiles(url: str, run_id: int) -> None:
-    from etl.segment import pipeline  # noqa: PLC0415
+    from etl.segment import pipeline
 
     pipeline.build_profiles(url, run_id)
 
 
 def quality_checks(url: str, run_id: int) -> list[dict[str, Any]]:
-    from etl import quality  # noqa: PLC0415
+    from etl.segment import pipeline
 
-    return [asdict(c) for c in quality.assert_quality(url, run_id)]
+    return [asdict(c) for c in pipeline.check_quality(url, run_id)]
 
 
 def publish(url: str, run_id: int) -> None:
-    from etl.segment import pipeline  # noqa: PLC0415
+    from etl.segment import pipeline
 
     pipeline.publish(url, run_id)
 
@@ -257,7 +257,7 @@ def mark_failed(url: str, run_id: int | None, message: str) -> bool:
     if run_id is None:
         log.info("no segmentation run was started: nothing to mark failed")
         return False
-    from etl.segment import pipeline  # noqa: PLC0415
+    from etl.segment import pipeline
 
     try:
         pipeline.fail_run(url, run_id, message)

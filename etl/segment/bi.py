@@ -21,7 +21,6 @@ from etl.paths import sql_dir
 
 BI_ROLE = "segwise_bi"
 BI_PASSWORD_ENV = "SEGWISE_BI_PASSWORD"
-PRIVATE_SCHEMAS = ("staging", "warehouse", "segmentation")
 
 _CREATE_ROLE = """
 DO $$
@@ -50,6 +49,15 @@ BEGIN
         REVOKE CREATE ON SCHEMA public FROM PUBLIC;
     EXCEPTION WHEN insufficient_privilege THEN
         RAISE NOTICE 'segwise: not owner of schema public; CREATE on it left as it is';
+    END;
+    -- Temporary tables only for the pipeline's own role (it builds with them), not for PUBLIC
+    -- and so not for segwise_bi, whatever server the warehouse is on.
+    BEGIN
+        EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), current_user);
+        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM segwise_bi', current_database());
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'segwise: not owner of the database; TEMPORARY on it left as it is';
     END;
 END $$;
 REVOKE ALL ON SCHEMA staging, warehouse, segmentation FROM PUBLIC;
@@ -155,7 +163,11 @@ def _apply_view(pg: psycopg.Connection, path: Path) -> bool:
     pg.execute("SAVEPOINT segwise_view")
     try:
         pg.execute(text)
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction):
+    except (
+        psycopg.errors.UndefinedTable,
+        psycopg.errors.UndefinedFunction,
+        psycopg.errors.UndefinedColumn,
+    ):
         # a view over tables of a later revision (migration 0002 applies every view file):
         # skipped here, created by the env.py hook once the last revision has run
         pg.execute("ROLLBACK TO SAVEPOINT segwise_view")

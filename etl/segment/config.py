@@ -1,4 +1,4 @@
-"""Run configuration: defaults from product.md, overridable by a YAML file, validated up front.
+"""Run configuration: built-in defaults, overridable by a YAML file, validated up front.
 
 Validation happens before a run writes anything, and every error names the setting to fix.
 The resolved configuration is stored with the run (``segmentation.runs.params``) so a run can be
@@ -18,13 +18,13 @@ import yaml
 from etl.errors import ConfigurationError
 from etl.settings import memory_size
 
-METHODS = ("rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel")
+METHODS = ("rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel", "clv")
 DEFAULT_METHODS = METHODS
 CLUSTER_METHODS = ("kmeans", "hierarchical")
 K_LIMITS = (2, 30)
 TIER_LABELS = ("S", "M", "L")
 
-# product.md's map: R x F cells, 5 best.
+# The default R x F map (docs/segmentation.md): R x F cells, 5 best.
 DEFAULT_RFM_SEGMENTS: dict[str, dict[str, str]] = {
     "Champions": {"r": "5", "f": "4-5"},
     "Loyal Customers": {"r": "3-4", "f": "4-5"},
@@ -115,6 +115,23 @@ DEFAULTS: dict[str, Any] = {
         "seed": 42,
         "sample_size": 20000,
     },
+    # Predicted customer value (docs/clv.md): BG/NBD + Gamma-Gamma on purchase days.
+    "clv": {
+        "time_unit": "week",  # day or week: the unit the models are fitted in
+        "annual_discount_rate": 0.10,  # future value discounted monthly at this yearly rate
+        "margin": 1.0,  # share of revenue that is profit; 1 = predicted CLV in revenue
+        "churn_p_alive": 0.3,  # p_alive below this: "Likely churned"
+        "high_share": 0.2,  # top share of the others by predicted CLV: "High value"
+        "low_share": 0.5,  # bottom share: "Low value"; the rest "Medium value"
+        "min_customers": 100,  # fewer customers (or repeat buyers) than this: not modelled
+        "min_repeat_customers": 20,
+        "actions": {
+            "High value": "Protect: VIP service, early access; never discount them by default.",
+            "Medium value": "Grow: cross-sell and a loyalty programme to lift order frequency.",
+            "Low value": "Automated, low-cost campaigns only.",
+            "Likely churned": "Win back once with a strong offer; then suppress from paid media.",
+        },
+    },
     "use_cases": DEFAULT_USE_CASES,
     "lock_timeout_minutes": 120,
     # Customer-level rows are kept for this many most recent published dates (null = all);
@@ -176,6 +193,7 @@ def resolve(
     _check_actions(cfg["rfm"].get("actions") or {}, cfg["rfm"]["segments"], "rfm.actions")
     _check_tiers(cfg["tiers"])
     _check_clustering(cfg["clustering"])
+    _check_clv(cfg["clv"])
     cfg["use_cases"] = _use_cases(overrides.get("use_cases"))
     memory_size(cfg["work_mem"], "work_mem = ")
     keep = cfg["keep_customer_rows_for_dates"]
@@ -341,6 +359,43 @@ def _check_clustering(cl: dict[str, Any]) -> None:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols)
     ):
         raise ConfigurationError("clustering.feature_columns must be a list of column names")
+
+
+def _check_clv(c: dict[str, Any]) -> None:
+    allowed = set(DEFAULTS["clv"])
+    unknown = set(c) - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"unknown clv setting(s) {sorted(unknown)}: allowed {sorted(allowed)}"
+        )
+    if c["time_unit"] not in ("day", "week"):
+        raise ConfigurationError(f"clv.time_unit = {c['time_unit']!r}: use day or week")
+
+    def number(key: str, lo: float, hi: float, closed_lo: bool = True) -> float:
+        v = c[key]
+        ok = isinstance(v, int | float) and not isinstance(v, bool)
+        if ok and not ((lo <= v if closed_lo else lo < v) and v <= hi):
+            ok = False
+        if not ok:
+            side = "[" if closed_lo else "("
+            raise ConfigurationError(f"clv.{key} = {v!r}: a number in {side}{lo}, {hi}]")
+        return float(v)
+
+    if not isinstance(c["actions"], Mapping):
+        raise ConfigurationError("clv.actions must map value tiers to action texts")
+    number("annual_discount_rate", 0, 10)
+    number("margin", 0, 1, closed_lo=False)
+    number("churn_p_alive", 0, 1)
+    high = number("high_share", 0, 1, closed_lo=False)
+    low = number("low_share", 0, 1)
+    if high + low > 1:
+        raise ConfigurationError(
+            f"clv.high_share + clv.low_share = {high + low:g}: the two shares must not exceed 1"
+        )
+    for key in ("min_customers", "min_repeat_customers"):
+        v = c[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ConfigurationError(f"clv.{key} = {v!r}: a whole number >= 1")
 
 
 def _use_cases(overrides: Any) -> dict[str, Any]:

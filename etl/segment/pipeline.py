@@ -62,17 +62,6 @@ NUMERIC_FEATURES = [c for c in FEATURE_DTYPES if c != "customer_id"]
 SEGMENT_COLUMNS = ["run_id", "method", "customer_id", "segment_id", "segment", "scores"]
 
 
-def _as_date(value: dt.date | str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise SegwiseError(f"as-of date {value!r} is not a date: use YYYY-MM-DD") from exc
-
-
 @contextmanager
 def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connection, dict]]:
     """One stage's transaction; yields (conn, run) with the run checked and heartbeat sent.
@@ -95,19 +84,22 @@ def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connecti
 
 def start_run(
     url: str,
-    as_of: dt.date | str,
+    as_of: dt.date,
     *,
     methods: list[str] | tuple[str, ...] | str | None = None,
     config: str | Path | Mapping[str, Any] | None = None,
     trigger: str = "cli",
     params: Mapping[str, Any] | None = None,
+    owner_pid: int | None = None,
+    replace: bool = False,
 ) -> int:
     """Validate everything, then record a ``running`` run holding its date's lock; its id.
 
     ``config`` is a YAML path or a mapping; ``params`` (e.g. the Airflow trigger form) override
-    it key by key. Nothing is written when validation fails.
+    it key by key. Nothing is written when validation fails. ``owner_pid``: the session holding
+    ``runs.hold_owner_lock`` for this run. ``replace``: publishing drops the date's published
+    results of methods this run does not compute (default: they are carried forward).
     """
-    as_of = _as_date(as_of)
     overrides = seg_config.load_config(config)
     for key, value in (params or {}).items():
         if isinstance(overrides.get(key), dict) and isinstance(value, Mapping):
@@ -123,8 +115,9 @@ def start_run(
             as_of,
             trigger=trigger,
             methods=cfg["methods"],
-            params=seg_config.to_params(cfg),
+            params={**seg_config.to_params(cfg), "replace": bool(replace)},
             lock_timeout_minutes=cfg["lock_timeout_minutes"],
+            owner_pid=owner_pid,
         )
     log.info("run %s started for %s: %s", run_id, as_of, ", ".join(cfg["methods"]))
     return run_id
@@ -282,7 +275,7 @@ def run_method(url: str, run_id: int, method: str) -> int:
                 {"run_id": run_id, "as_of": run["as_of_date"]},
             )
         else:
-            labels, metrics = _compute(conn, run_id, method, cfg)
+            labels, metrics = _compute(conn, run_id, method, cfg, run["as_of_date"])
             copy_frame(conn, ("segmentation", "customer_segments"), labels, SEGMENT_COLUMNS)
         labelled, customers = conn.execute(
             "SELECT (SELECT count(*) FROM segmentation.customer_segments "
@@ -322,7 +315,7 @@ def _scores_json(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def _compute(
-    conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
+    conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any], as_of: dt.date
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     metrics: dict[str, Any] = {}
     if method == "rfm":
@@ -334,6 +327,10 @@ def _compute(
         feats = read_features(conn, run_id, ["window_orders", "window_revenue"])
         out = size_tiers(feats, cfg["tiers"])
         out["scores"] = _scores_json(out, ["orders_tier", "revenue_tier"])
+    elif method == "clv":
+        from etl.segment.clv_run import label_run
+
+        out, metrics = label_run(conn, run_id, as_of, cfg)
     else:
         out, metrics = _cluster(conn, run_id, method, cfg)
     out["run_id"] = run_id
@@ -344,7 +341,7 @@ def _compute(
 def _cluster(
     conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from etl.segment.clustering import fit_clusters  # owned by the clustering engineer
+    from etl.segment.clustering import fit_clusters  # its own module, docs/clustering.md
 
     cl = cfg["clustering"]
     feats = read_features(conn, run_id)
@@ -425,6 +422,7 @@ def build_profiles(url: str, run_id: int) -> int:
         actions = {
             "rfm": cfg["rfm"].get("actions") or {},
             "tiers": cfg["tiers"].get("actions") or {},
+            "clv": (cfg.get("clv") or {}).get("actions") or {},
         }
         profiles = conn.execute(
             read_sql("segmentation/segment_profiles.sql"),
@@ -451,7 +449,7 @@ def build_profiles(url: str, run_id: int) -> int:
 
 
 def _profile_builders() -> dict[str, Callable[[psycopg.Connection, int], int]]:
-    """The profiles engineer's cross profiles, run in this stage's transaction."""
+    """The demographic and channel cross profiles, run in this stage's transaction."""
     from etl.segment import profiles_channel, profiles_demographic
 
     return {"demographic": profiles_demographic.build, "channel": profiles_channel.build}
@@ -491,6 +489,7 @@ def publish(url: str, run_id: int) -> None:
                 (as_of, run_id),
             )
         ]
+        carried = {} if run["params"].get("replace") else _carry_forward(conn, run)
         conn.execute(
             "UPDATE segmentation.runs SET status = 'superseded' "
             "WHERE run_id = ANY(%s) AND status IN ('published', 'succeeded')",
@@ -534,6 +533,56 @@ def publish(url: str, run_id: int) -> None:
         if pruned:
             log.info("retention: customer-level rows of runs %s deleted", pruned)
     log.info("run %s published for %s (replaced runs %s)", run_id, as_of, older or "none")
+    if carried:
+        log.info("run %s: kept the published results of %s", run_id, carried)
+
+
+# Per-method result tables: a method's rows move as a whole when it is carried forward.
+CARRIED_TABLES = (
+    "customer_segments",
+    "segment_profiles",
+    "cluster_models",
+    "demographic_profiles",
+    "channel_profiles",
+)
+
+
+def _carry_forward(conn: psycopg.Connection, run: Mapping[str, Any]) -> dict[str, int]:
+    """Keep the date's published results of the methods this run did not compute.
+
+    A run with fewer methods than the date's published run would otherwise blank the other
+    methods in ``mart``. Their rows move to this run (inside ``publish``'s transaction) and the
+    run lists them in ``methods`` and ``metrics.carried_forward`` = {method: run they came from};
+    they keep the numbers of the run that computed them. ``--replace`` drops them instead.
+    Returns {method: source run}."""
+    previous = conn.execute(
+        "SELECT run_id, methods FROM segmentation.runs WHERE as_of_date = %s "
+        "AND status = 'published' AND run_id <> %s",
+        (run["as_of_date"], run["run_id"]),
+    ).fetchone()
+    if previous is None:
+        return {}
+    source, methods = previous
+    missing = [m for m in methods if m not in run["methods"]]
+    if not missing:
+        return {}
+    for table in CARRIED_TABLES:
+        # A cross-profile table is the output of its own method: all of it goes with it.
+        whole = table.removesuffix("_profiles") in missing
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET run_id = %s WHERE run_id = %s AND (method = ANY(%s) OR %s)"
+            ).format(sql.Identifier("segmentation", table)),
+            (run["run_id"], source, missing, whole),
+        )
+    carried = {m: int(source) for m in missing}
+    conn.execute(
+        "UPDATE segmentation.runs SET methods = methods || %s::text[], "
+        "metrics = metrics || jsonb_build_object('carried_forward', %s::jsonb) "
+        "WHERE run_id = %s",
+        (missing, Jsonb(carried), run["run_id"]),
+    )
+    return carried
 
 
 def fail_run(url: str, run_id: int, message: str) -> None:
@@ -548,7 +597,7 @@ def fail_run(url: str, run_id: int, message: str) -> None:
 
 def run_all(
     url: str,
-    as_of: dt.date | str,
+    as_of: dt.date,
     *,
     methods: list[str] | tuple[str, ...] | str | None = None,
     config: str | Path | Mapping[str, Any] | None = None,
@@ -556,31 +605,113 @@ def run_all(
     params: Mapping[str, Any] | None = None,
     publish_result: bool = True,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> int:
-    """Every stage for one date (what `segwise run` does); fails the run on any error."""
+    """Every stage for one date, in the DAG's order (what `segwise run` does): features, each
+    method, profiles, the data-quality checks, publish. Fails the run on any error.
+
+    One session holds the run's owner lock throughout, so a killed process leaves a run the
+    next start sees as abandoned at once. When a load is built into the warehouse while the run
+    works, the run is failed and started again on the new data (up to ``RESTARTS`` times)."""
     say = progress or (lambda _msg: None)
-    run_id = start_run(url, as_of, methods=methods, config=config, trigger=trigger, params=params)
-    say(f"run {run_id}: started for {as_of}")
-    try:
-        t = time.perf_counter()
-        n = build_features(url, run_id)
-        say(f"run {run_id}: features for {n} customers ({time.perf_counter() - t:.1f} s)")
-        with connect(url) as conn:
-            chosen = runs.get_run(conn, run_id)["methods"]
-        for method in chosen:
-            t = time.perf_counter()
-            run_method(url, run_id, method)
-            say(f"run {run_id}: {method} done ({time.perf_counter() - t:.1f} s)")
-        t = time.perf_counter()
-        build_profiles(url, run_id)
-        say(f"run {run_id}: profiles done ({time.perf_counter() - t:.1f} s)")
-        if publish_result:
-            publish(url, run_id)
-            say(f"run {run_id}: published")
-    except BaseException as exc:
+    for attempt in range(RESTARTS + 1):
         try:
-            fail_run(url, run_id, f"{type(exc).__name__}: {exc}")
-        except Exception:  # noqa: BLE001 - keep the original error, log the secondary one
-            log.exception("could not mark run %s failed", run_id)
-        raise
+            return _run_once(
+                url,
+                as_of,
+                methods=methods,
+                config=config,
+                trigger=trigger,
+                params=params,
+                publish_result=publish_result,
+                say=say,
+                replace=replace,
+            )
+        except runs.WarehouseChanged as exc:
+            if attempt == RESTARTS:
+                raise
+            say(f"{exc}; starting again")
+    raise AssertionError("unreachable")
+
+
+RESTARTS = 3  # a run restarted this often because loads kept landing fails instead
+
+
+def _run_once(
+    url: str,
+    as_of: dt.date | str,
+    *,
+    methods: list[str] | tuple[str, ...] | str | None,
+    config: str | Path | Mapping[str, Any] | None,
+    trigger: str,
+    params: Mapping[str, Any] | None,
+    publish_result: bool,
+    say: Progress,
+    replace: bool,
+) -> int:
+    with connect(url, autocommit=True) as owner:
+        owner_pid = runs.hold_owner_lock(owner)
+        run_id = start_run(
+            url,
+            as_of,
+            methods=methods,
+            config=config,
+            trigger=trigger,
+            params=params,
+            owner_pid=owner_pid,
+            replace=replace,
+        )
+        say(f"run {run_id}: started for {as_of}")
+        try:
+            t = time.perf_counter()
+            n = build_features(url, run_id)
+            say(f"run {run_id}: features for {n} customers ({time.perf_counter() - t:.1f} s)")
+            with connect(url) as conn:
+                chosen = runs.get_run(conn, run_id)["methods"]
+            for method in chosen:
+                t = time.perf_counter()
+                run_method(url, run_id, method)
+                say(f"run {run_id}: {method} done ({time.perf_counter() - t:.1f} s)")
+            t = time.perf_counter()
+            build_profiles(url, run_id)
+            say(f"run {run_id}: profiles done ({time.perf_counter() - t:.1f} s)")
+            checks = check_quality(url, run_id)
+            say(f"run {run_id}: {len(checks)} data-quality checks passed")
+            if publish_result:
+                publish(url, run_id)
+                say(f"run {run_id}: published")
+        except BaseException as exc:
+            _fail_quietly(url, run_id, exc)
+            raise
     return run_id
+
+
+def check_quality(url: str, run_id: int) -> list[Any]:
+    """The data-quality checks the DAG runs between profiles and publish (etl.quality); a
+    failure is a failed run whose previous published results stay visible."""
+    from etl import quality  # noqa: PLC0415
+
+    try:
+        return quality.assert_quality(url, run_id)
+    except quality.QualityError as exc:
+        # A load built during the run explains every other mismatch: say that (and restart).
+        if any(r.check == "run_read_one_warehouse" and not r.passed for r in exc.results):
+            raise runs.WarehouseChanged(str(exc)) from None
+        raise
+
+
+def _fail_quietly(url: str, run_id: int, exc: BaseException) -> None:
+    """Mark the run failed, keeping the original error; when even that is impossible (the
+    server is gone) the run is found abandoned by the next start, since its session ended."""
+    if isinstance(exc, KeyboardInterrupt):
+        message = "cancelled (Ctrl-C or SIGTERM)"
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    try:
+        fail_run(url, run_id, message)
+    except Exception as secondary:  # noqa: BLE001 - keep the original error
+        log.warning(
+            "run %s not marked failed (%s): the next run will find it abandoned",
+            run_id,
+            str(secondary).splitlines()[0] if str(secondary) else secondary,
+        )

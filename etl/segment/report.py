@@ -31,7 +31,7 @@ PLOT_SAMPLE = 50_000
 STAT_COLUMNS = ["recency_days", "frequency", "monetary", "gross_revenue", "avg_order_value"]
 
 
-def resolve_run(url: str, run_id: int | None = None, as_of: str | None = None) -> int:
+def resolve_run(url: str, run_id: int | None = None, as_of: dt.date | None = None) -> int:
     """The run to report: explicit id, else the published run of a date, else the latest."""
     with connect(url) as conn:
         if run_id is not None:
@@ -41,13 +41,14 @@ def resolve_run(url: str, run_id: int | None = None, as_of: str | None = None) -
             if row is None:
                 raise SegwiseError(f"no segmentation run {run_id}")
             return int(row[0])
-        query = "SELECT run_id FROM segmentation.runs WHERE status = 'published'"
-        params: tuple = ()
-        if as_of is not None:
-            query += " AND as_of_date = %s"
-            params = (as_of,)
-        row = conn.execute(query + " ORDER BY as_of_date DESC, run_id DESC LIMIT 1", params)
-        found = row.fetchone()
+        if as_of is None:  # the run the mart shows (its one definition: mart.as_of)
+            found = conn.execute("SELECT run_id FROM mart.as_of").fetchone()
+        else:  # at most one published run per date (unique index runs_one_published_per_date)
+            found = conn.execute(
+                "SELECT run_id FROM segmentation.runs "
+                "WHERE status = 'published' AND as_of_date = %s",
+                (as_of,),
+            ).fetchone()
     if found is None:
         where = f" for {as_of}" if as_of else ""
         raise SegwiseError(f"no published segmentation run{where}: run `segwise run` first")
@@ -158,6 +159,9 @@ def _render(conn: psycopg.Connection, run_id: int) -> str:
     if models:
         frame = pd.DataFrame(models, columns=["method", "k", "silhouette", "stability_ari"])
         parts += ["<h2>Clustering quality</h2>", _table(frame, "{:,.3f}")]
+    from etl.segment import clv_report
+
+    parts += clv_report.section(conn, run_id, run["as_of_date"], _table, _png, PLOT_SAMPLE)
     moves = conn.execute(
         "SELECT method, from_segment, to_segment, customers FROM segmentation.segment_migrations "
         "WHERE run_id = %s AND from_segment <> to_segment ORDER BY method, customers DESC",

@@ -57,7 +57,7 @@ def refresh_wide_view(conn: psycopg.Connection, run_id: int, max_categories: int
             other
         )
     )
-    template = read_sql("segmentation/food_customer_wide.sql").split("\n", 1)[1]
+    template = read_sql("segmentation/food_customer_wide.sql").split("\n", 2)[2]
     head, tail = template.split("{columns}")
     conn.execute(sql.SQL(head) + sql.Composed(parts) + sql.SQL(tail))
     comments = [
@@ -97,9 +97,8 @@ def on_publish(conn: psycopg.Connection) -> None:
     """What publishing a run does for the use cases, in the publish transaction: the wide view
     follows the run the mart shows (the latest date, which need not be the one published)."""
     row = conn.execute(
-        "SELECT run_id, params #>> '{use_cases,food,wide_max_categories}' "
-        "FROM segmentation.runs WHERE status = 'published' "
-        "ORDER BY as_of_date DESC, run_id DESC LIMIT 1"
+        "SELECT a.run_id, r.params #>> '{use_cases,food,wide_max_categories}' "
+        "FROM mart.as_of AS a JOIN segmentation.runs AS r USING (run_id)"
     ).fetchone()
     if row is not None:
         from etl.segment.config import DEFAULT_USE_CASES  # runs made before use_cases existed

@@ -26,10 +26,7 @@ def _exists(conn: psycopg.Connection, query: str) -> bool:
 
 
 def sections(conn: psycopg.Connection, run_id: int, methods: list[str]) -> list[str]:
-    latest = conn.execute(
-        "SELECT run_id FROM segmentation.runs WHERE status = 'published' "
-        "ORDER BY as_of_date DESC, run_id DESC LIMIT 1"
-    ).fetchone()
+    latest = conn.execute("SELECT run_id FROM mart.as_of").fetchone()
     if latest is None or latest[0] != run_id:
         return []
     parts: list[str] = []

@@ -1,11 +1,10 @@
--- mart.b2b_base_sales (fixed SQL): every order line with its fiscal year and the star schema's dimensions; the other b2b_* views build on it.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.b2b_base_sales: every order line with its fiscal year and the star schema's dimensions; the other b2b_* views build on it.
 CREATE OR REPLACE VIEW mart.b2b_base_sales AS
 WITH latest AS (
     SELECT (params #>> '{use_cases,b2b,fiscal_year_start_month}')::integer AS start_month
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 )
 SELECT
     x.order_id,

@@ -1,4 +1,5 @@
--- mart.b2b_bestsellers (fixed SQL): products ranked by units and net sales overall, per market, per fiscal year and both.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.b2b_bestsellers: products ranked by units and net sales overall, per market, per fiscal year and both.
 CREATE OR REPLACE VIEW mart.b2b_bestsellers AS
 WITH per_product AS (
     SELECT

@@ -1,4 +1,5 @@
--- mart.b2b_cell_gaps (fixed SQL): platform x channel x market cells where the company sells least relative to its other markets.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.b2b_cell_gaps: platform x channel x market cells where the company sells least relative to its other markets.
 CREATE OR REPLACE VIEW mart.b2b_cell_gaps AS
 WITH cells AS (
     SELECT s.fiscal_year, s.platform, s.channel, s.market, sum(s.net_sales) AS net_sales

@@ -1,4 +1,5 @@
--- mart.b2b_customer_rollup (fixed SQL): customer codes rolled up to the company behind them.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.b2b_customer_rollup: customer codes rolled up to the company behind them.
 CREATE OR REPLACE VIEW mart.b2b_customer_rollup AS
 SELECT
     s.customer,

@@ -1,4 +1,5 @@
--- mart.b2b_growth (fixed SQL): year-on-year growth per product segment and market.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.b2b_growth: year-on-year growth per product segment and market.
 CREATE OR REPLACE VIEW mart.b2b_growth AS
 WITH cells AS (
     SELECT s.fiscal_year, s.segment, s.market, sum(s.net_sales) AS net_sales,

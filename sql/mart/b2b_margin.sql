@@ -1,4 +1,5 @@
--- mart.b2b_margin (fixed SQL): revenue, margin and profit by fiscal year and each B2B dimension, with shares, growth and margin rank.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.b2b_margin: revenue, margin and profit by fiscal year and each B2B dimension, with shares, growth and margin rank.
 CREATE OR REPLACE VIEW mart.b2b_margin AS
 WITH grouped AS (
     -- lines added up per combination of dimensions first: the unpivot below then repeats

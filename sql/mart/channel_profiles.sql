@@ -1,12 +1,6 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.channel_profiles: segments of the latest published run crossed with channel bands.
 CREATE OR REPLACE VIEW mart.channel_profiles AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     l.as_of_date,
     l.run_id,
@@ -22,7 +16,7 @@ SELECT
     p.margin_pct,
     p.index_vs_all,
     p.orders
-FROM latest AS l
+FROM mart.as_of AS l
 JOIN segmentation.channel_profiles AS p ON p.run_id = l.run_id;
 
 COMMENT ON VIEW mart.channel_profiles IS

@@ -1,12 +1,6 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.customer_segments: one row per customer of the latest published run, every method's label.
 CREATE OR REPLACE VIEW mart.customer_segments AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     f.customer_id,
     l.as_of_date,
@@ -45,8 +39,12 @@ SELECT
     demo.scores ->> 'income_band' AS income_band,
     demo.scores ->> 'gender' AS gender,
     demo.scores ->> 'family_status' AS family_status,
-    ch.segment AS channel_segment
-FROM latest AS l
+    ch.segment AS channel_segment,
+    clv.segment AS clv_segment,
+    (clv.scores ->> 'p_alive')::double precision AS p_alive,
+    (clv.scores ->> 'expected_purchases_90d')::double precision AS expected_purchases_90d,
+    (clv.scores ->> 'predicted_clv_12m')::double precision AS predicted_clv_12m
+FROM mart.as_of AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
 LEFT JOIN segmentation.customer_segments AS rfm
     ON rfm.run_id = l.run_id AND rfm.method = 'rfm' AND rfm.customer_id = f.customer_id
@@ -59,7 +57,9 @@ LEFT JOIN segmentation.customer_segments AS hc
 LEFT JOIN segmentation.customer_segments AS demo
     ON demo.run_id = l.run_id AND demo.method = 'demographic' AND demo.customer_id = f.customer_id
 LEFT JOIN segmentation.customer_segments AS ch
-    ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id;
+    ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS clv
+    ON clv.run_id = l.run_id AND clv.method = 'clv' AND clv.customer_id = f.customer_id;
 
 COMMENT ON VIEW mart.customer_segments IS
     'One row per customer (with at least one sale by the as-of date) of the latest published '
@@ -119,3 +119,15 @@ COMMENT ON COLUMN mart.customer_segments.gender IS 'Gender as recorded.';
 COMMENT ON COLUMN mart.customer_segments.family_status IS 'Family status as recorded.';
 COMMENT ON COLUMN mart.customer_segments.channel_segment IS
     'Channel label: main channel and platform of the customer''s sales.';
+COMMENT ON COLUMN mart.customer_segments.clv_segment IS
+    'Customer value tier: High value (top 20 percent by predicted CLV), Medium value, Low value '
+    '(bottom 50 percent), Likely churned (p_alive below 0.3), Not modelled (too little history); '
+    'shares and threshold configurable (clv settings).';
+COMMENT ON COLUMN mart.customer_segments.p_alive IS
+    'Probability (0-1) that the customer is still active, i.e. will buy again (BG/NBD). NULL = '
+    'not modelled. 1 for a customer who has bought only once so far.';
+COMMENT ON COLUMN mart.customer_segments.expected_purchases_90d IS
+    'Expected purchases (distinct purchase days) in the 90 days after the as-of date (BG/NBD).';
+COMMENT ON COLUMN mart.customer_segments.predicted_clv_12m IS
+    'Predicted value of the next 12 months: expected purchases x expected spend per purchase '
+    '(Gamma-Gamma, net of the customer''s return rate) x margin, discounted monthly.';

@@ -1,11 +1,8 @@
--- mart.food_customer_cuisines (fixed SQL): one row per customer and category (cuisine) of the latest published run, with the customer's totals.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.food_customer_cuisines: one row per customer and category (cuisine) of the latest published run, with the customer's totals.
 CREATE OR REPLACE VIEW mart.food_customer_cuisines AS
 WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, as_of_date FROM mart.as_of
 )
 SELECT
     l.as_of_date,

@@ -1,11 +1,10 @@
--- mart.food_monthly_tiers (fixed SQL): S/M/L tiers per calendar month with the tier settings of the latest published run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.food_monthly_tiers: S/M/L tiers per calendar month with the tier settings of the latest published run.
 CREATE OR REPLACE VIEW mart.food_monthly_tiers AS
 WITH latest AS (
-    SELECT run_id, as_of_date, params -> 'tiers' AS tiers
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, a.as_of_date, params -> 'tiers' AS tiers
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 monthly AS (
     SELECT

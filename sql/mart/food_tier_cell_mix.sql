@@ -1,11 +1,8 @@
--- mart.food_tier_cell_mix (fixed SQL): cuisine mix and average distinct shops per S/M/L x S/M/L cell of the latest published run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.food_tier_cell_mix: cuisine mix and average distinct shops per S/M/L x S/M/L cell of the latest published run.
 CREATE OR REPLACE VIEW mart.food_tier_cell_mix AS
 WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, as_of_date FROM mart.as_of
 ),
 cells AS (
     SELECT

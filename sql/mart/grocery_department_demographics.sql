@@ -1,11 +1,10 @@
--- mart.grocery_department_demographics (fixed SQL): department x demographic band crosstabs of the latest published run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.grocery_department_demographics: department x demographic band crosstabs of the latest published run.
 CREATE OR REPLACE VIEW mart.grocery_department_demographics AS
 WITH latest AS (
-    SELECT run_id, as_of_date, (params #>> '{use_cases,grocery,min_orders}')::integer AS min_orders
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, a.as_of_date, (params #>> '{use_cases,grocery,min_orders}')::integer AS min_orders
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 bands AS (
     -- the demographic method's bands of each customer kept by the min-orders rule

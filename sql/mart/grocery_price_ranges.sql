@@ -1,19 +1,17 @@
--- mart.grocery_price_ranges (fixed SQL): products grouped into low/mid/high price ranges (use_cases.grocery.price_ranges of the latest published run), per department.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.grocery_price_ranges: products grouped into low/mid/high price ranges (use_cases.grocery.price_ranges of the latest published run), per department.
 CREATE OR REPLACE VIEW mart.grocery_price_ranges AS
 WITH latest AS (
-    SELECT run_id, as_of_date, params #> '{use_cases,grocery,price_ranges}' AS cuts
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, a.as_of_date, params #> '{use_cases,grocery,price_ranges}' AS cuts
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 sold AS (
     SELECT x.product_id, count(*) AS items, sum(x.amount) AS revenue,
            count(DISTINCT x.customer_id) AS customers, avg(x.unit_price) AS mean_price
     FROM latest AS l
     JOIN warehouse.fact_order_line AS x
-        ON x.order_date <= l.as_of_date AND x.quantity > 0 AND x.unit_price > 0
-       AND NOT x.is_return
+        ON x.order_date <= l.as_of_date AND x.is_sale
     GROUP BY x.product_id
 ),
 products AS (

@@ -1,11 +1,10 @@
--- mart.grocery_reorder_ratio (fixed SQL): share of items that are reorders, by department and age band, latest published run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.grocery_reorder_ratio: share of items that are reorders, by department and age band, latest published run.
 CREATE OR REPLACE VIEW mart.grocery_reorder_ratio AS
 WITH latest AS (
-    SELECT run_id, as_of_date, (params #>> '{use_cases,grocery,min_orders}')::integer AS min_orders
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, a.as_of_date, (params #>> '{use_cases,grocery,min_orders}')::integer AS min_orders
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 items AS (
     -- a reorder: the customer bought the product in an earlier order
@@ -17,7 +16,7 @@ items AS (
     FROM latest AS l
     JOIN warehouse.fact_order_line AS x
         ON x.customer_id IS NOT NULL AND x.order_date <= l.as_of_date
-       AND x.quantity > 0 AND x.unit_price > 0 AND NOT x.is_return
+       AND x.is_sale
     LEFT JOIN warehouse.dim_product AS p ON p.product_id = x.product_id
 )
 SELECT

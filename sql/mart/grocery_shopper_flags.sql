@@ -1,11 +1,10 @@
--- mart.grocery_shopper_flags (fixed SQL): loyalty, spender and frequency flags per customer of the latest published run, thresholds from use_cases.grocery.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.grocery_shopper_flags: loyalty, spender and frequency flags per customer of the latest published run, thresholds from use_cases.grocery.
 CREATE OR REPLACE VIEW mart.grocery_shopper_flags AS
 WITH latest AS (
-    SELECT run_id, as_of_date, params #> '{use_cases,grocery}' AS g
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, a.as_of_date, params #> '{use_cases,grocery}' AS g
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 customers AS (
     SELECT f.customer_id, f.frequency AS orders
@@ -18,7 +17,7 @@ prices AS (
     FROM latest AS l
     JOIN warehouse.fact_order_line AS x
         ON x.customer_id IS NOT NULL AND x.order_date <= l.as_of_date
-       AND x.quantity > 0 AND x.unit_price > 0 AND NOT x.is_return
+       AND x.is_sale
     GROUP BY x.customer_id
 ),
 gaps AS (

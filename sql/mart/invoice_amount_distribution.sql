@@ -1,14 +1,13 @@
--- mart.invoice_amount_distribution (fixed SQL): invoice amounts of the latest published run, overall and per RFM segment.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.invoice_amount_distribution: invoice amounts of the latest published run, overall and per RFM segment.
 CREATE OR REPLACE VIEW mart.invoice_amount_distribution AS
 WITH latest AS (
     SELECT
         run_id,
-        as_of_date,
+        a.as_of_date,
         (params #>> '{use_cases,invoice,trim_fraction}')::numeric AS trim_fraction
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 invoices AS (
     SELECT o.order_id, o.sales_amount AS amount, s.segment AS rfm_segment

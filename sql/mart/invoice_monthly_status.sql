@@ -1,4 +1,5 @@
--- mart.invoice_monthly_status (fixed SQL): placed and cancelled invoices per calendar month, all loaded data.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.invoice_monthly_status: placed and cancelled invoices per calendar month, all loaded data.
 CREATE OR REPLACE VIEW mart.invoice_monthly_status AS
 SELECT
     date_trunc('month', o.order_date)::date AS month,

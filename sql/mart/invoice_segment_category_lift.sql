@@ -1,14 +1,13 @@
--- mart.invoice_segment_category_lift (fixed SQL): categories per segment ranked by lift against all customers, latest published run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.invoice_segment_category_lift: categories per segment ranked by lift against all customers, latest published run.
 CREATE OR REPLACE VIEW mart.invoice_segment_category_lift AS
 WITH latest AS (
     SELECT
         run_id,
-        as_of_date,
+        a.as_of_date,
         (params #>> '{use_cases,invoice,lift_min_segment_share}')::double precision AS min_share
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 overall AS (
     SELECT c.category, sum(c.revenue) AS revenue

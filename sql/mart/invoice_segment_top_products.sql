@@ -1,19 +1,18 @@
--- mart.invoice_segment_top_products (fixed SQL): the top products per RFM segment of the latest published run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.invoice_segment_top_products: the top products per RFM segment of the latest published run.
 CREATE OR REPLACE VIEW mart.invoice_segment_top_products AS
 WITH latest AS (
-    SELECT run_id, as_of_date, (params #>> '{use_cases,invoice,top_n}')::integer AS top_n
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, a.as_of_date, (params #>> '{use_cases,invoice,top_n}')::integer AS top_n
+    FROM mart.as_of AS a
+    JOIN segmentation.runs AS r USING (run_id)
 ),
 sales AS (
-    -- sale lines of the run's customers (product.md's sale), with their RFM segment
+    -- sale lines of the run's customers, with their RFM segment
     SELECT g.rfm_segment, x.product_id, x.customer_id, x.order_id, x.amount, x.quantity
     FROM latest AS l
     JOIN warehouse.fact_order_line AS x
         ON x.customer_id IS NOT NULL AND x.order_date <= l.as_of_date
-       AND x.quantity > 0 AND x.unit_price > 0 AND NOT x.is_return
+       AND x.is_sale
     JOIN segmentation.customer_segments AS s
         ON s.run_id = l.run_id AND s.method = 'rfm' AND s.customer_id = x.customer_id
     CROSS JOIN LATERAL (VALUES ('all'), (s.segment)) AS g (rfm_segment)

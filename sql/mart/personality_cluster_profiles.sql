@@ -1,4 +1,5 @@
--- mart.personality_cluster_profiles (fixed SQL): per cluster of the latest personality run, its demographic mix, spend mix per category, channel mix and campaign response rates.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.personality_cluster_profiles: per cluster of the latest personality run, its demographic mix, spend mix per category, channel mix and campaign response rates.
 CREATE OR REPLACE VIEW mart.personality_cluster_profiles AS
 WITH latest AS (
     SELECT run_id, (params ->> 'reference_year')::integer AS reference_year

@@ -1,4 +1,5 @@
--- mart.personality_clusters (fixed SQL): one row per method and cluster of the latest personality run, with the run's k and quality.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.personality_clusters: one row per method and cluster of the latest personality run, with the run's k and quality.
 CREATE OR REPLACE VIEW mart.personality_clusters AS
 WITH latest AS (
     SELECT run_id, created_at, customers, metrics, (params ->> 'reference_year')::integer AS ry

@@ -1,4 +1,5 @@
--- mart.personality_customers (fixed SQL): customer-level customers with their clusters in the latest personality run.
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.personality_customers: customer-level customers with their clusters in the latest personality run.
 CREATE OR REPLACE VIEW mart.personality_customers AS
 WITH latest AS (
     SELECT run_id, (params ->> 'reference_year')::integer AS reference_year

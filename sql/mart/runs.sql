@@ -1,3 +1,4 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.runs: the segmentation run ledger, for "how fresh is this?" questions in BI tools.
 CREATE OR REPLACE VIEW mart.runs AS
 SELECT
@@ -13,12 +14,7 @@ SELECT
     r.created_at,
     r.finished_at,
     r.published_at,
-    r.run_id = (
-        SELECT p.run_id FROM segmentation.runs AS p
-        WHERE p.status = 'published'
-        ORDER BY p.as_of_date DESC, p.run_id DESC
-        LIMIT 1
-    ) AS is_latest
+    r.run_id = (SELECT a.run_id FROM mart.as_of AS a) AS is_latest
 FROM segmentation.runs AS r;
 
 COMMENT ON VIEW mart.runs IS

@@ -1,12 +1,6 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.segment_migrations: how customers moved between segments since the previous run.
 CREATE OR REPLACE VIEW mart.segment_migrations AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     l.as_of_date,
     l.run_id,
@@ -16,7 +10,7 @@ SELECT
     m.from_segment,
     m.to_segment,
     m.customers
-FROM latest AS l
+FROM mart.as_of AS l
 JOIN segmentation.segment_migrations AS m ON m.run_id = l.run_id
 LEFT JOIN segmentation.runs AS prev ON prev.run_id = m.previous_run_id;
 

@@ -1,12 +1,6 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
 -- mart.segment_profiles: one row per (method, segment) of the latest published run.
 CREATE OR REPLACE VIEW mart.segment_profiles AS
-WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
-)
 SELECT
     l.as_of_date,
     l.run_id,
@@ -23,8 +17,11 @@ SELECT
     p.avg_order_value,
     p.median_monetary,
     p.top_categories,
-    p.recommended_action
-FROM latest AS l
+    p.recommended_action,
+    (p.extra ->> 'avg_predicted_clv_12m')::double precision AS avg_predicted_clv_12m,
+    (p.extra ->> 'total_predicted_clv_12m')::double precision AS total_predicted_clv_12m,
+    (p.extra ->> 'avg_p_alive')::double precision AS avg_p_alive
+FROM mart.as_of AS l
 JOIN segmentation.segment_profiles AS p ON p.run_id = l.run_id;
 
 COMMENT ON VIEW mart.segment_profiles IS
@@ -33,7 +30,7 @@ COMMENT ON VIEW mart.segment_profiles IS
 COMMENT ON COLUMN mart.segment_profiles.as_of_date IS 'Date the run describes (inclusive).';
 COMMENT ON COLUMN mart.segment_profiles.run_id IS 'Segmentation run (mart.runs).';
 COMMENT ON COLUMN mart.segment_profiles.method IS
-    'rfm, tiers, kmeans, hierarchical, demographic or channel.';
+    'rfm, tiers, kmeans, hierarchical, demographic, channel or clv.';
 COMMENT ON COLUMN mart.segment_profiles.segment IS 'Segment label within the method.';
 COMMENT ON COLUMN mart.segment_profiles.segment_id IS 'Numeric id where the method has one.';
 COMMENT ON COLUMN mart.segment_profiles.customers IS 'Customers in the segment.';
@@ -51,3 +48,10 @@ COMMENT ON COLUMN mart.segment_profiles.top_categories IS
     'Up to three top-level categories by gross sales, biggest first.';
 COMMENT ON COLUMN mart.segment_profiles.recommended_action IS
     'Suggested marketing action for the segment (configurable).';
+COMMENT ON COLUMN mart.segment_profiles.avg_predicted_clv_12m IS
+    'Mean predicted 12-month customer value of the segment (NULL when clv did not run or could '
+    'not be modelled).';
+COMMENT ON COLUMN mart.segment_profiles.total_predicted_clv_12m IS
+    'Sum of the segment''s predicted 12-month customer values.';
+COMMENT ON COLUMN mart.segment_profiles.avg_p_alive IS
+    'Mean probability that the segment''s customers are still active (0-1).';

@@ -1,13 +1,14 @@
+-- parameters as_of, run_id: bound by psycopg in etl.quality.run_checks
 -- Order lines against the run's customer features, as of the run's date: customers with a sale,
 -- their orders with a sale, gross sales and net revenue (sales minus returns), recomputed from
--- the lowest warehouse level with product.md's definitions.
+-- the lowest warehouse level with the definitions of docs/segmentation.md.
 -- Params: run_id, as_of. Returns (subject, expected, actual, passed).
 WITH lines AS (
     SELECT
         customer_id,
         order_id,
         amount,
-        quantity > 0 AND unit_price > 0 AND NOT is_return AS is_sale
+        is_sale
     FROM warehouse.fact_order_line
     WHERE customer_id IS NOT NULL
       AND order_date <= %(as_of)s::date

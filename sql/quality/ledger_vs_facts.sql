@@ -1,3 +1,4 @@
+-- parameters none: bound by psycopg in etl.quality.run_checks
 -- The load ledger against the facts. A batch's rows_loaded counts the order lines it inserted
 -- (a line already in the warehouse is a duplicate: updated in place, counted in rows_duplicate),
 -- so the succeeded batches' rows_loaded add up to the lines in the warehouse; and every line

@@ -1,3 +1,4 @@
+-- parameters none: bound by psycopg in etl.quality.run_checks
 -- Order lines against the order-level fact (all data): every order, line and unit of revenue of
 -- warehouse.fact_order_line is in warehouse.fact_order exactly once.
 -- Returns (subject, expected, actual, passed); expected = the lines, actual = the orders.
@@ -5,9 +6,7 @@ WITH lines AS (
     SELECT
         count(DISTINCT order_id) AS orders,
         count(*) AS n_lines,
-        coalesce(sum(amount) FILTER (
-            WHERE quantity > 0 AND unit_price > 0 AND NOT is_return
-        ), 0) AS sales,
+        coalesce(sum(amount) FILTER (WHERE is_sale), 0) AS sales,
         coalesce(sum(amount), 0) AS net
     FROM warehouse.fact_order_line
 ),

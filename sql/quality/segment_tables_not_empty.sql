@@ -1,3 +1,4 @@
+-- parameters run_id: bound by psycopg in etl.quality.run_checks
 -- No empty result table: the run has customers, segments and a profile for every method, and
 -- each method's profile accounts for every customer.
 -- Params: run_id. Returns (subject, expected, actual, passed).

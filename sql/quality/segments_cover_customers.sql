@@ -1,3 +1,4 @@
+-- parameters run_id: bound by psycopg in etl.quality.run_checks
 -- Every customer of the run has exactly one segment for every method the run computed, and no
 -- segment row belongs to a customer outside the run's features.
 -- Params: run_id. Returns (subject, expected, actual, passed).

@@ -1,3 +1,4 @@
+-- parameters as_of: bound by psycopg in etl.segment.pipeline.build_features
 -- The one pass over order lines that the product and category features share: sales per
 -- customer and top-level category as of the run's date, with the number of distinct products
 -- bought in it. Lines are joined to their category first and sorted once by (customer,
@@ -23,9 +24,7 @@ WITH customer_products AS (
     LEFT JOIN warehouse.dim_product AS p ON p.product_id = l.product_id
     WHERE l.customer_id IS NOT NULL
       AND l.order_date <= %(as_of)s
-      AND l.quantity > 0
-      AND l.unit_price > 0
-      AND NOT l.is_return
+      AND l.is_sale
     GROUP BY 1, 2, 3
 )
 SELECT

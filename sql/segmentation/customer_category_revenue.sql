@@ -1,3 +1,4 @@
+-- parameters run_id: bound by psycopg in etl.segment.pipeline.build_features
 -- Gross sales per customer and top-level category (long), from segwise_customer_categories
 -- (customer_categories.sql): already one row per customer and category.
 -- Params: run_id.

@@ -1,4 +1,5 @@
--- One row per customer with at least one sale on or before the as-of date (product.md's
+-- parameters as_of, run_id, window_start: bound by psycopg in etl.segment.pipeline.build_features
+-- One row per customer with at least one sale on or before the as-of date (docs/segmentation.md's
 -- definitions): order-level measures from fact_order, product/category ones from the
 -- segwise_customer_categories temp table (customer_categories.sql).
 -- Params: run_id, as_of (date), window_start (date or NULL = all history).

@@ -1,12 +1,9 @@
--- mart.food_customer_wide: a template filled by etl.usecases.food.refresh_wide_view ({columns}: one revenue column per cuisine, quoted identifiers and literals).
+-- template parts columns: filled by etl.usecases.food.refresh_wide_view
+-- mart.food_customer_wide: one revenue column per cuisine ({columns}: quoted identifiers and literals), re-created at every publish.
 DROP VIEW IF EXISTS mart.food_customer_wide;
 CREATE VIEW mart.food_customer_wide AS
 WITH latest AS (
-    SELECT run_id, as_of_date
-    FROM segmentation.runs
-    WHERE status = 'published'
-    ORDER BY as_of_date DESC, run_id DESC
-    LIMIT 1
+    SELECT run_id, as_of_date FROM mart.as_of
 )
 SELECT
     l.as_of_date,

@@ -1,4 +1,5 @@
--- Fixed SQL: the attribute keys of customer-level customers (those with any spend_<category> attribute), for etl.usecases.personality.
+-- fixed SQL: run as is by etl.usecases.personality.read_customers
+-- The attribute keys of customer-level customers (those with any spend_<category> attribute).
 SELECT DISTINCT k.key
 FROM warehouse.dim_customer AS c
 CROSS JOIN LATERAL jsonb_object_keys(c.attributes) AS k (key)

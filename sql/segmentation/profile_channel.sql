@@ -1,3 +1,4 @@
+-- parameters run_id: bound by psycopg in etl.segment.profile_sql.replace_profiles
 -- Channel profiles of a run: revenue contribution and gross margin per channel, platform,
 -- market, region and country, for the whole population (method 'all' / segment 'all') and
 -- crossed with every method's segments. One pass over the order lines of the run's customers
@@ -32,9 +33,7 @@ line_money AS (
     FROM warehouse.fact_order_line AS l
     WHERE l.customer_id IS NOT NULL
       AND l.order_date <= (SELECT as_of_date FROM run)
-      AND l.quantity > 0
-      AND l.unit_price > 0
-      AND NOT l.is_return
+      AND l.is_sale
     GROUP BY l.order_id
 ),
 orders AS (

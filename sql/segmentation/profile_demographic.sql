@@ -1,3 +1,4 @@
+-- parameters run_id: bound by psycopg in etl.segment.profile_sql.replace_profiles
 -- Demographic profiles of a run: every method's segments crossed with the demographic bands
 -- (age_band, income_band, gender, family_status, dependants, region) that the `demographic`
 -- method stored per customer in customer_segments.scores ('unknown' where data are missing).

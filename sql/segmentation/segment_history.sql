@@ -1,3 +1,4 @@
+-- parameters previous_run_id, run_id: bound by psycopg in etl.segment.pipeline.publish
 -- Customers whose segment changed against the previously published run (one row per change).
 -- Params: run_id, previous_run_id.
 INSERT INTO segmentation.segment_history

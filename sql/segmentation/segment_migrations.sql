@@ -1,3 +1,4 @@
+-- parameters previous_run_id, run_id: bound by psycopg in etl.segment.pipeline.publish
 -- From/to matrix of customers per method against the previously published run.
 -- Params: run_id, previous_run_id.
 INSERT INTO segmentation.segment_migrations

@@ -1,5 +1,6 @@
+-- parameters actions, run_id: bound by psycopg in etl.segment.pipeline.build_profiles
 -- One row per method and segment of the run: size, revenue contribution, mean R/F/M, top
--- categories and a recommended action (configured per segment; for methods without their own,
+-- categories, predicted customer value (when the clv method ran) and a recommended action (configured per segment; for methods without their own,
 -- the action of the segment's dominant RFM segment when RFM ran).
 -- Params: run_id, actions (jsonb: {method: {segment: text}}).
 INSERT INTO segmentation.segment_profiles (
@@ -9,10 +10,14 @@ INSERT INTO segmentation.segment_profiles (
 )
 WITH seg AS (
     SELECT s.method, s.segment, s.segment_id, s.customer_id, s.scores,
-           f.recency_days, f.frequency, f.monetary, f.gross_revenue
+           f.recency_days, f.frequency, f.monetary, f.gross_revenue,
+           (v.scores ->> 'predicted_clv_12m')::double precision AS clv,
+           (v.scores ->> 'p_alive')::double precision AS p_alive
     FROM segmentation.customer_segments AS s
     JOIN segmentation.customer_features AS f
         ON f.run_id = s.run_id AND f.customer_id = s.customer_id
+    LEFT JOIN segmentation.customer_segments AS v
+        ON v.run_id = s.run_id AND v.method = 'clv' AND v.customer_id = s.customer_id
     WHERE s.run_id = %(run_id)s
 ),
 totals AS (
@@ -34,7 +39,10 @@ agg AS (
         percentile_cont(0.5) WITHIN GROUP (ORDER BY monetary) AS median_monetary,
         avg((scores ->> 'r')::numeric) AS avg_r,
         avg((scores ->> 'f')::numeric) AS avg_f,
-        avg((scores ->> 'm')::numeric) AS avg_m
+        avg((scores ->> 'm')::numeric) AS avg_m,
+        avg(clv) AS avg_clv,
+        sum(clv) AS total_clv,
+        avg(p_alive) AS avg_p_alive
     FROM seg
     GROUP BY method, segment
 ),
@@ -86,7 +94,10 @@ SELECT
     jsonb_strip_nulls(jsonb_build_object(
         'avg_r', round(a.avg_r, 3), 'avg_f', round(a.avg_f, 3), 'avg_m', round(a.avg_m, 3),
         'dominant_rfm_segment', d.rfm_segment,
-        'dominant_rfm_share', round(d.customers::numeric / a.customers, 4)
+        'dominant_rfm_share', round(d.customers::numeric / a.customers, 4),
+        'avg_predicted_clv_12m', round(a.avg_clv::numeric, 2),
+        'total_predicted_clv_12m', round(a.total_clv::numeric, 2),
+        'avg_p_alive', round(a.avg_p_alive::numeric, 4)
     ))
 FROM agg AS a
 JOIN totals AS t ON t.method = a.method

@@ -1,3 +1,4 @@
+-- parameters as_of, run_id: bound by psycopg in etl.segment.pipeline.run_method
 -- Demographic label per customer of the run: age band and gender, with the other bands
 -- (income, family status, dependants, region) in scores. 'unknown' where data are missing.
 -- Params: run_id, as_of (date).

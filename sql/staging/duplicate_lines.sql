@@ -1,3 +1,4 @@
+-- template parts code, lines: filled by etl.ingest.sqlgen.model
 -- A line whose (order_id, line_no) appeared earlier in the batch (file order) is rejected:
 -- the first one wins. Keys are grouped with a hash aggregate, so only the duplicates are
 -- sorted (rejected_rows.sql fetches their raw rows).

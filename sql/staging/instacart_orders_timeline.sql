@@ -1,3 +1,4 @@
+-- template parts anchor_date, input, output: filled by etl.ingest.sqlgen.model
 -- Instacart orders carry no dates, only order_number, order_dow, order_hour_of_day and
 -- days_since_prior_order. Rebuild each user's timeline: the first order falls in the week that
 -- starts on the anchor date, on its own weekday (order_dow 0 = Sunday); each later order comes

@@ -1,3 +1,4 @@
+-- template parts base, base_alias, final_columns, joins, pre_reject, table, x_columns, y_columns: filled by etl.ingest.sqlgen.model
 -- The batch's order lines in the canonical model, before they reach the warehouse.
 --   x: the base source (typed) joined to its lookups; canonical fields computed by the
 --      mapping's expressions, one flag per return rule, dimension fields read from the lines.

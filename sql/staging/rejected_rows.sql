@@ -1,3 +1,4 @@
+-- template parts batch_id, columns, files, raw, reasons, rejected: filled by etl.ingest.sqlgen.model
 -- Keep every rejected row of a source (order lines included) with its file, line, reason and
 -- raw row as jsonb, read back from the raw table by ctid: only the rejected rows pay for it,
 -- with a TID scan. <rejected>: their _file, _line, _ctid and _reject (the code, an index into

@@ -1,3 +1,4 @@
+-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
 --        when unparseable), a presence flag "_p:<column>", date/time columns joined to their

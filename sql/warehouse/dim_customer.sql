@@ -1,3 +1,4 @@
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert customers: one row per customer_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.
@@ -29,7 +30,8 @@ WITH written AS (
         updated_at = now()
     -- a row that would not change is left alone (a daily full export of the customers
     -- rewrites nothing and counts no updates)
-    WHERE (d.gender, d.birth_year, d.age, d.income, d.family_status, d.n_dependants, d.country,
+    WHERE coalesce(d.batch_id, 0) <= EXCLUDED.batch_id  -- an older batch never overwrites
+      AND (d.gender, d.birth_year, d.age, d.income, d.family_status, d.n_dependants, d.country,
            d.state, d.region, d.city, d.signup_date, d.attributes)
           IS DISTINCT FROM
           (coalesce(EXCLUDED.gender, d.gender), coalesce(EXCLUDED.birth_year, d.birth_year),

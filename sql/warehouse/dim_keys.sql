@@ -1,3 +1,4 @@
+-- template parts batch_id, lines: filled by etl.ingest.sqlgen.model
 -- Every customer and product the batch's lines refer to exists in its dimension, even when the
 -- batch had no customer/product file for it (attributes arrive later or never).
 WITH c AS (

@@ -1,3 +1,4 @@
+-- template parts batch_id, rows: filled by etl.ingest.sqlgen.model
 -- Upsert products: one row per product_id from <rows> (the latest row of the batch wins).
 -- A field the batch leaves empty keeps its earlier value; attributes are merged; an unchanged
 -- row is not rewritten.
@@ -23,7 +24,8 @@ WITH written AS (
         batch_id = EXCLUDED.batch_id,
         updated_at = now()
     -- a row that would not change is left alone (see dim_customer.sql)
-    WHERE (d.product_name, d.category_l1, d.category_l2, d.category_l3, d.list_price,
+    WHERE coalesce(d.batch_id, 0) <= EXCLUDED.batch_id  -- an older batch never overwrites
+      AND (d.product_name, d.category_l1, d.category_l2, d.category_l3, d.list_price,
            d.unit_cost, d.attributes)
           IS DISTINCT FROM
           (coalesce(EXCLUDED.product_name, d.product_name),

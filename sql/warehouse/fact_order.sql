@@ -1,3 +1,4 @@
+-- template parts totals: filled by etl.ingest.sqlgen.model
 -- Upsert the orders the batch touched from their recomputed totals (order_totals.sql).
 INSERT INTO warehouse.fact_order AS o (
     order_id, customer_id, order_ts, order_date, n_lines, n_sale_lines, quantity, gross_amount,

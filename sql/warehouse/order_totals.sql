@@ -1,6 +1,8 @@
+-- template parts batch_id, scope, totals: filled by etl.ingest.sqlgen.model
 -- One row per order the batch touched, recomputed from all of its lines in the warehouse (an
 -- order's lines may arrive in several batches). <scope> selects those orders' lines.
--- A sale line: quantity > 0, unit_price > 0, not a return. return_amount is positive.
+-- A sale line: l.is_sale (filled by the loader, etl.ingest.sqlgen.is_sale). return_amount is
+-- positive.
 -- CREATE TABLE AS, unlike INSERT, may scan and aggregate the lines in parallel workers;
 -- fact_order.sql then upserts these (~20x fewer) rows. An order's lines share these text
 -- fields (min() picks one when they do not): compared bytewise ("C"), not with the locale.
@@ -10,16 +12,13 @@ SELECT l.order_id,
        min(l.order_ts) AS order_ts,
        min(l.order_ts)::date AS order_date,
        count(*) AS n_lines,
-       count(*) FILTER (
-           WHERE l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return) AS n_sale_lines,
+       count(*) FILTER (WHERE l.is_sale) AS n_sale_lines,
        sum(l.quantity) AS quantity,
        sum(l.gross_amount) AS gross_amount,
        sum(l.discount_amount) AS discount_amount,
-       coalesce(sum(l.amount) FILTER (
-           WHERE l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return), 0) AS sales_amount,
+       coalesce(sum(l.amount) FILTER (WHERE l.is_sale), 0) AS sales_amount,
        coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0) AS return_amount,
-       coalesce(sum(l.amount) FILTER (
-           WHERE l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return), 0)
+       coalesce(sum(l.amount) FILTER (WHERE l.is_sale), 0)
            - coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0) AS net_amount,
        sum(l.cost_amount) AS cost_amount,
        bool_and(l.is_return) AS is_return,

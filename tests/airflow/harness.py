@@ -123,6 +123,9 @@ class Deployment:
             "AIRFLOW_CONN_WAREHOUSE": self.warehouse_url,
             # Short, test-sized retries: a failing task fails its run quickly.
             "SEGWISE_RETRIES": "0",
+            # Each run's report and exports stay inside the deployment's temp folder.
+            "SEGWISE_REPORTS_DIR": str(self.root / "reports"),
+            "SEGWISE_EXPORTS_DIR": str(self.root / "exports"),
         }
         if self.executor == "CeleryExecutor":
             env.update(

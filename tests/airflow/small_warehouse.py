@@ -1,89 +1,71 @@
-"""A small, deterministic warehouse written with set-based SQL, for orchestration-level tests.
+"""A small, deterministic warehouse for orchestration-level tests, built by the real loader.
 
-Independent of the ingest code on purpose: the quality checks and the run-level locking are tested
-against rows whose totals the test knows, following the 0001 contract (signed ``amount``, returns
-flagged, lines without a customer kept, one ``fact_order`` row per order).
+The orders are generated here (every 17th order without a customer, every 23rd line a return
+of two units, three channels, four regions) and written as files of the ``segwise`` layout that
+``etl.ingest.load_paths`` loads, so the facts, the order fact, the dimensions and the ledger are
+what ``segwise load`` makes of them.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import tempfile
+import zlib
+from pathlib import Path
 
-import psycopg
+from etl import ingest
 
-LINES_SQL = """
-WITH orders AS (
-    SELECT
-        o AS n,
-        'SO' || lpad(o::text, 6, '0') AS order_id,
-        -- every 17th order has no customer: it stays in the facts, not in customer work
-        CASE WHEN o %% 17 = 0 THEN NULL
-             ELSE 'C' || lpad((1 + (o * 7919) %% %(customers)s)::text, 4, '0') END AS customer_id,
-        %(start)s::timestamp
-            + make_interval(days => (o * 31) %% %(days)s, hours => (o * 13) %% 24) AS ts,
-        (ARRAY['web', 'store', 'app'])[1 + o %% 3] AS channel,
-        (ARRAY['north', 'south', 'east', 'west'])[1 + (o / 3) %% 4] AS region
-    FROM generate_series(1, %(orders)s) AS o
-)
-INSERT INTO warehouse.fact_order_line (
-    order_id, line_no, customer_id, order_ts, order_date, product_id, quantity, unit_price,
-    gross_amount, discount_amount, amount, cost_amount, is_return, channel, region, batch_id
-)
-SELECT
-    o.order_id,
-    l,
-    o.customer_id,
-    o.ts,
-    o.ts::date,
-    'P' || ((o.n + l) %% 9),
-    q.qty,
-    q.price,
-    q.qty * q.price,
-    0,
-    q.qty * q.price,
-    q.qty * q.price * 0.6,
-    q.qty < 0,
-    o.channel,
-    o.region,
-    %(batch_id)s
-FROM orders AS o
-CROSS JOIN LATERAL generate_series(1, 1 + o.n %% 3) AS l
-CROSS JOIN LATERAL (
-    SELECT
-        -- every 23rd line is a return of two units
-        CASE WHEN (o.n * 3 + l) %% 23 = 0 THEN -2 ELSE 1 + (o.n + l) %% 4 END::numeric AS qty,
-        (2.5 + ((o.n * l) %% 40))::numeric AS price
-) AS q
-"""
+CHANNELS = ("web", "store", "app")
+REGIONS = ("north", "south", "east", "west")
+PRODUCTS = [(f"P{i}", 1.5 + 0.5 * i) for i in range(9)]  # product_id, unit_cost
 
-ORDERS_SQL = """
-INSERT INTO warehouse.fact_order (
-    order_id, customer_id, order_ts, order_date, n_lines, n_sale_lines, quantity, gross_amount,
-    discount_amount, sales_amount, return_amount, net_amount, cost_amount, is_return, channel,
-    region, batch_id
-)
-SELECT
-    order_id,
-    min(customer_id),
-    min(order_ts),
-    min(order_date),
-    count(*),
-    count(*) FILTER (WHERE quantity > 0 AND unit_price > 0 AND NOT is_return),
-    sum(quantity),
-    sum(gross_amount),
-    sum(discount_amount),
-    coalesce(sum(amount) FILTER (WHERE quantity > 0 AND unit_price > 0 AND NOT is_return), 0),
-    coalesce(-sum(amount) FILTER (WHERE is_return), 0),
-    sum(amount),
-    sum(cost_amount),
-    bool_and(is_return),
-    min(channel),
-    min(region),
-    min(batch_id)
-FROM warehouse.fact_order_line
-WHERE batch_id = %(batch_id)s
-GROUP BY order_id
-"""
+
+def _orders(customers: int, orders: int, days: int, start: dt.date) -> list[tuple]:
+    """order_id, line_no, customer_id, order_ts, product_id, quantity, unit_price, is_return,
+    channel, region: one row per line."""
+    rows = []
+    midnight = dt.datetime.combine(start, dt.time())
+    for o in range(1, orders + 1):
+        customer = None if o % 17 == 0 else f"C{1 + (o * 7919) % customers:04d}"
+        ts = midnight + dt.timedelta(days=(o * 31) % days, hours=(o * 13) % 24)
+        for line in range(1, 2 + o % 3):
+            qty = -2 if (o * 3 + line) % 23 == 0 else 1 + (o + line) % 4
+            rows.append(
+                (
+                    f"SO{o:06d}",
+                    line,
+                    customer,
+                    ts.isoformat(sep=" "),
+                    f"P{(o + line) % 9}",
+                    qty,
+                    2.5 + (o * line) % 40,
+                    qty < 0,
+                    CHANNELS[o % 3],
+                    REGIONS[(o // 3) % 4],
+                )
+            )
+    return rows
+
+
+def _customers(lines: list[tuple]) -> list[tuple]:
+    """customer_id, gender, birth_year, region (the first region of their orders by name)."""
+    regions: dict[str, str] = {}
+    for line in lines:
+        if line[2] is not None:
+            regions[line[2]] = min(regions.get(line[2], line[9]), line[9])
+    out = []
+    for customer, region in sorted(regions.items()):
+        h = zlib.crc32(customer.encode())
+        out.append((customer, ("f", "m")[h % 2], 1950 + h % 50, region))
+    return out
+
+
+def _write(path: Path, header: str, rows: list[tuple]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(header.split(","))
+        out.writerows(("" if v is None else v for v in row) for row in rows)
 
 
 def seed(
@@ -94,34 +76,19 @@ def seed(
     days: int = 120,
     end: dt.date = dt.date(2026, 6, 30),
 ) -> dict[str, object]:
-    """Write one succeeded batch of orders ending on ``end``; returns what was written."""
+    """Load one batch of orders ending on ``end``; returns what was written."""
     start = end - dt.timedelta(days=days - 1)
-    with psycopg.connect(url) as conn:
-        batch_id = conn.execute(
-            "INSERT INTO staging.load_batches (source_kind, layout, source_uri, status, "
-            "finished_at) VALUES ('file', 'segwise', 'test://small_warehouse', 'succeeded', "
-            "now()) RETURNING batch_id"
-        ).fetchone()[0]
-        params = {
-            "customers": customers,
-            "orders": orders,
-            "days": days,
-            "start": start,
-            "batch_id": batch_id,
-        }
-        lines = conn.execute(LINES_SQL, params).rowcount
-        conn.execute(ORDERS_SQL, params)
-        conn.execute(
-            "INSERT INTO warehouse.dim_customer (customer_id, gender, birth_year, region, "
-            "batch_id) SELECT DISTINCT customer_id, "
-            "(ARRAY['f','m'])[1 + abs(hashtext(customer_id)) %% 2], "
-            "1950 + abs(hashtext(customer_id)) %% 50, min(region), %s "
-            "FROM warehouse.fact_order_line WHERE customer_id IS NOT NULL "
-            "GROUP BY customer_id ON CONFLICT DO NOTHING",
-            (batch_id,),
+    lines = _orders(customers, orders, days, start)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        _write(
+            folder / "order_lines.csv",
+            "order_id,line_no,customer_id,order_ts,product_id,quantity,unit_price,is_return,"
+            "channel,region",
+            lines,
         )
-        conn.execute(
-            "UPDATE staging.load_batches SET rows_read = %s, rows_loaded = %s WHERE batch_id = %s",
-            (lines, lines, batch_id),
-        )
-    return {"batch_id": batch_id, "lines": lines, "start": start, "end": end}
+        _write(folder / "customers.csv", "customer_id,gender,birth_year,region", _customers(lines))
+        _write(folder / "products.csv", "product_id,unit_cost", PRODUCTS)
+        result = ingest.load_paths(url, [folder], layout="segwise")
+    assert result.status == "succeeded" and result.rows_loaded == len(lines), result
+    return {"batch_id": result.batch_id, "lines": len(lines), "start": start, "end": end}

@@ -48,7 +48,7 @@ def test_manual_run_segments_an_empty_warehouse(airflow_deployment, warehouse) -
     assert run["params"]["clustering"]["k"] == 4  # the form's n_clusters reached the run
 
     states = e2e.task_states(d, run_id)
-    assert states.pop("mark_failed") == ["skipped"]
+    assert states.pop("cleanup_if_failed") == ["skipped"]
     assert states.pop("segment") == ["success"] * len(METHODS)  # one mapped task per method
     assert all(s == ["success"] for s in states.values()), states
     mapped = [ti for ti in d.task_instances(run_id) if ti["task_id"] == "segment"]
@@ -95,7 +95,7 @@ def test_clearing_a_finished_run_reruns_it_to_the_same_tables(
         # dry_run defaults to true in the API: without it nothing is cleared
         json={"dag_run_id": run_id, "only_failed": False, "dry_run": False},
     )
-    assert cleared["total_entries"] == 9 + len(METHODS)
+    assert cleared["total_entries"] == 11 + len(METHODS)
     deadline = time.monotonic() + 600
     while True:
         run = d.dag_run(run_id)
@@ -140,7 +140,7 @@ def test_bad_parameter_fails_the_first_task_and_changes_nothing(
     assert state == "failed"
     states = e2e.task_states(d, run_id)
     assert states.pop("validate_params") == ["failed"]
-    assert states.pop("mark_failed") == ["failed"]  # the run's verdict; no segmentation run
+    assert states.pop("cleanup_if_failed") == ["failed"]  # the run's verdict; no segmentation run
     assert all(s == ["upstream_failed"] for s in states.values()), states
     (ti,) = [t for t in d.task_instances(run_id) if t["task_id"] == "validate_params"]
     log = d.task_log(run_id, ti)
@@ -172,7 +172,7 @@ def test_failed_quality_check_keeps_the_previous_results_visible(
         states = e2e.task_states(d, run_id)
         assert states["quality_checks"] == ["failed"]
         assert states["publish"] == ["upstream_failed"]
-        assert states["mark_failed"] == ["failed"]
+        assert states["cleanup_if_failed"] == ["failed"]
         (ti,) = [t for t in d.task_instances(run_id) if t["task_id"] == "quality_checks"]
         assert "order lines from batches not marked succeeded" in d.task_log(run_id, ti)
         with psycopg.connect(warehouse) as conn:

@@ -14,8 +14,15 @@ from etl.segment.config import METHODS
 D = date(2026, 11, 23)
 
 
+def _validate(raw: dict, **kwargs) -> params.RunParams:
+    """What tasks.validate_params does with the parameters (without the source settings)."""
+    p, errors = params.check(raw, **kwargs)
+    params.raise_problems(errors)
+    return p
+
+
 def test_defaults_resolve_to_the_default_date_and_all_methods() -> None:
-    p = params.validate(
+    p = _validate(
         {"as_of": None, "source": "demo", "layout": None, "methods": list(METHODS)},
         default_as_of=D,
     )
@@ -24,14 +31,14 @@ def test_defaults_resolve_to_the_default_date_and_all_methods() -> None:
 
 
 def test_methods_come_back_in_canonical_order() -> None:
-    p = params.validate({"methods": ["kmeans", "rfm"], "n_clusters": 5}, default_as_of=D)
+    p = _validate({"methods": ["kmeans", "rfm"], "n_clusters": 5}, default_as_of=D)
     assert p.methods == ("rfm", "kmeans")
     assert p.n_clusters == 5
 
 
 def test_every_problem_is_listed_in_one_message() -> None:
     with pytest.raises(SegwiseError) as err:
-        params.validate(
+        _validate(
             {
                 "as_of": "2026-02-30",
                 "source": "ftp",
@@ -60,13 +67,13 @@ def test_every_problem_is_listed_in_one_message() -> None:
 @pytest.mark.parametrize("bad", [True, 1.5, "5", 1, 21])
 def test_n_clusters_must_be_a_whole_number_in_range(bad) -> None:
     with pytest.raises(SegwiseError, match="n_clusters"):
-        params.validate({"n_clusters": bad}, default_as_of=D)
+        _validate({"n_clusters": bad}, default_as_of=D)
 
 
 @pytest.mark.parametrize("bad", [[], "", None, 5, {}])
 def test_methods_must_be_a_non_empty_list(bad) -> None:
     with pytest.raises(SegwiseError, match="methods must be a non-empty list"):
-        params.validate({"methods": bad}, default_as_of=D)
+        _validate({"methods": bad}, default_as_of=D)
 
 
 def test_default_as_of_prefers_the_data_interval_end() -> None:
@@ -80,7 +87,7 @@ def test_default_as_of_prefers_the_data_interval_end() -> None:
 def test_schema_defaults_match_the_python_defaults() -> None:
     schemas = params.param_schemas()
     raw = {name: s["default"] for name, s in schemas.items()}
-    p = params.validate(raw, default_as_of=D)
+    p = _validate(raw, default_as_of=D)
     assert p.methods == tuple(METHODS)
 
 

@@ -172,7 +172,7 @@ def test_demo_source_from_an_empty_database(empty_database_url: str, tmp_path: P
     assert tasks.migrate(url)
     loaded = tasks.extract_load(url, p, settings=settings)
     assert [b["status"] for b in loaded["batches"]] == ["staged", "staged"]  # history, day
-    built = tasks.build_warehouse(url, loaded["staged_batch_ids"])
+    built = tasks.build_warehouse(url)
     assert [b["status"] for b in built["built"]] == ["succeeded", "succeeded"]
     segmentation_part(url, settings, p)
     first = snapshot(url)
@@ -185,7 +185,7 @@ def test_demo_source_from_an_empty_database(empty_database_url: str, tmp_path: P
     again = tasks.extract_load(url, p, settings=settings)
     assert [b["status"] for b in again["batches"]] == ["skipped"]  # history not re-generated
     assert again["staged_batch_ids"] == []
-    assert tasks.build_warehouse(url, [])["built"] == []
+    assert tasks.build_warehouse(url)["built"] == []
     segmentation_part(url, settings, p)
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM warehouse.fact_order_line").fetchone()[0] == (

@@ -1,4 +1,4 @@
-"""The seed projects' layouts as built-in presets: food_delivery, atliq, instacart."""
+"""Layouts of public sample datasets as built-in presets: food_delivery, atliq, instacart."""
 
 from __future__ import annotations
 

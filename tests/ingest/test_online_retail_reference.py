@@ -1,5 +1,5 @@
 """THE reference test: the real UCI Online Retail file, loaded with the online_retail layout,
-reproduces product.md's numbers from the warehouse facts."""
+reproduces the known reference numbers from the warehouse facts."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from etl.segment import pipeline
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import load_online_retail
 
-AS_OF = "2011-12-09"
+AS_OF = dt.date(2011, 12, 9)
 
 
 @pytest.fixture(scope="session")

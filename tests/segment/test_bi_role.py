@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import psycopg
@@ -19,7 +20,7 @@ def url() -> Iterator[str]:
     try:
         migrate.upgrade(url)
         small_warehouse(url, customers=15)
-        pipeline.run_all(url, "2024-03-31", methods="rfm,tiers,channel", trigger="test")
+        pipeline.run_all(url, dt.date(2024, 3, 31), methods="rfm,tiers,channel", trigger="test")
         yield url
     finally:
         drop_database(url)

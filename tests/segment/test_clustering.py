@@ -242,7 +242,7 @@ def test_duplicate_customers_and_too_few_distinct_profiles_are_refused() -> None
 
 
 def _online_retail_features(path) -> pd.DataFrame:  # noqa: ANN001
-    """Plain-pandas customer features as of 2011-12-09 (product.md definitions)."""
+    """Plain-pandas customer features as of 2011-12-09 (docs/segmentation.md definitions)."""
     lines = pd.read_csv(
         path, encoding="latin-1",
         usecols=["InvoiceNo", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"],

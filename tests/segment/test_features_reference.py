@@ -1,4 +1,4 @@
-"""Customer features on the real Online Retail data as of 2011-12-09, against product.md's
+"""Customer features on the real Online Retail data as of 2011-12-09, against known
 reference numbers and an independent plain-pandas computation from the raw CSV."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import psycopg
 from etl.segment import pipeline
 from tests.segment.conftest import AS_OF
 
-REFERENCE = {  # product.md: customer -> (recency_days, frequency, gross, net)
+REFERENCE = {  # reference values: customer -> (recency_days, frequency, gross, net)
     "12346": (325, 1, Decimal("77183.60"), Decimal("0.00")),
     "12347": (2, 7, Decimal("4310.00"), Decimal("4310.00")),
     "12748": (0, 209, Decimal("33719.73"), Decimal("29072.10")),

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from psycopg import sql
 
 from etl import migrate
 from etl.errors import SegwiseError
+from etl.ingest import sqlgen
 from etl.segment import profiles_channel, profiles_demographic
 from tests.conftest import create_database, drop_database
-from tests.segment.warehouse_data import build_fact_order
 
 AS_OF = dt.date(2024, 6, 30)
 
@@ -87,6 +88,33 @@ def warehouse() -> Iterator[tuple[str, int]]:
         drop_database(url)
 
 
+def _build_fact_order(conn: psycopg.Connection) -> None:
+    """One fact_order row per order of LINES. Hand-built on purpose, like the lines: this module
+    checks the profile SQL on edge cases the loader would refuse (a zero price, lines without a
+    product); the loader's own order fact is tested in tests/ingest."""
+    conn.execute(
+        """
+        INSERT INTO warehouse.fact_order (order_id, customer_id, order_ts, order_date, n_lines,
+            n_sale_lines, quantity, gross_amount, discount_amount, sales_amount, return_amount,
+            net_amount, cost_amount, is_return, channel, platform, market, country, region,
+            store_id, batch_id)
+        SELECT order_id, max(customer_id), min(order_ts), min(order_date), count(*),
+            count(*) FILTER (WHERE sale), sum(quantity), sum(gross_amount),
+            sum(discount_amount),
+            coalesce(sum(amount) FILTER (WHERE sale), 0),
+            coalesce(-sum(amount) FILTER (WHERE is_return), 0),
+            coalesce(sum(amount) FILTER (WHERE sale), 0)
+                + coalesce(sum(amount) FILTER (WHERE is_return), 0),
+            sum(cost_amount), bool_and(is_return), max(channel), max(platform), max(market),
+            max(country), max(region), max(store_id), max(batch_id)
+        FROM (
+            SELECT *, customer_id IS NOT NULL AND is_sale AS sale FROM warehouse.fact_order_line
+        ) l
+        GROUP BY order_id
+        """
+    )
+
+
 def _seed(conn: psycopg.Connection) -> int:
     batch = conn.execute(
         "INSERT INTO staging.load_batches (source_kind, layout, source_uri, status) "
@@ -107,7 +135,13 @@ def _seed(conn: psycopg.Connection) -> int:
                 (order, n, cust, when, when.date(), qty, price, gross, disc, gross - disc,
                  cost, ret, *where, batch)
             )  # fmt: skip
-    build_fact_order(conn)  # one row per order, per the 0001 contract
+    # is_sale from the loader's one definition of a sale (the lines above bypass the loader)
+    conn.execute(
+        sql.SQL("UPDATE warehouse.fact_order_line AS l SET is_sale = {}").format(
+            sqlgen.is_sale(None, "l")
+        )
+    )
+    _build_fact_order(conn)
     run_id = conn.execute(
         "INSERT INTO segmentation.runs (as_of_date, methods) "
         "VALUES (%s, ARRAY['rfm', 'demographic', 'channel']) RETURNING run_id",
@@ -376,7 +410,9 @@ def test_pipeline_profiles_reconcile_with_segment_profiles(fresh_warehouse_url: 
     url = fresh_warehouse_url
     small_warehouse(url, customers=80)
     methods = ["rfm", "kmeans", "hierarchical", "demographic", "channel"]
-    run_id = pipeline.run_all(url, "2024-03-31", methods=methods, params={"clustering": {"k": 3}})
+    run_id = pipeline.run_all(
+        url, dt.date(2024, 3, 31), methods=methods, params={"clustering": {"k": 3}}
+    )
     with psycopg.connect(url) as conn:
         segments = conn.execute(
             "SELECT method, segment, customers, revenue FROM segmentation.segment_profiles "

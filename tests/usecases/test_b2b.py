@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ def b2b(warehouse_url: str, tmp_path_factory) -> tuple[str, pd.DataFrame]:
     assert r.status == "succeeded" and r.rows_rejected == 0, r
     pipeline.run_all(
         warehouse_url,
-        "2021-08-31",
+        date.fromisoformat("2021-08-31"),
         methods=["rfm"],
         trigger="test",
         config={"use_cases": {"b2b": {"fiscal_year_start_month": 9}}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,9 @@ def food(warehouse_url: str, tmp_path_factory) -> tuple[str, pd.DataFrame]:
     orders = make_orders(path)
     r = ingest.load_paths(warehouse_url, [path], layout="food_delivery")
     assert r.status == "succeeded" and r.rows_rejected == 0, r
-    pipeline.run_all(warehouse_url, "2021-03-31", methods=["tiers"], trigger="test")
+    pipeline.run_all(
+        warehouse_url, date.fromisoformat("2021-03-31"), methods=["tiers"], trigger="test"
+    )
     orders["ts"] = pd.to_datetime(orders["order_timestamp"].str.replace(" UTC", ""))
     orders["customer_id"] = orders["user_id"]
     return warehouse_url, orders
@@ -129,7 +132,7 @@ def test_calendar_month_tiers_quantile_cuts(food):
     url, orders = food
     pipeline.run_all(
         url,
-        "2021-04-01",
+        date.fromisoformat("2021-04-01"),
         methods=["tiers"],
         trigger="test",
         config={"tiers": {"preset": "quantile"}},

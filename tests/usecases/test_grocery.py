@@ -3,6 +3,7 @@ pandas computations on the files themselves."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +118,7 @@ def grocery(warehouse_url: str, tmp_path_factory) -> tuple[str, pd.DataFrame, pd
     assert r.status == "succeeded" and r.rows_rejected == 0, r
     pipeline.run_all(
         warehouse_url,
-        "2030-12-31",
+        date.fromisoformat("2030-12-31"),
         methods=["rfm", "demographic"],
         trigger="test",
         config={"use_cases": {"grocery": {"min_orders": MIN_ORDERS}}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from etl import ingest
 from etl.segment import pipeline
 from tests.usecases.conftest import view
 
-AS_OF = "2011-12-09"
+AS_OF = date(2011, 12, 9)
 
 
 @pytest.fixture(scope="module")

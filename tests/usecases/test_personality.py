@@ -4,6 +4,7 @@ checked against pandas on the synthetic fixture file itself."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def test_fixture_is_the_documented_layout(source):
 def test_order_line_methods_say_they_are_unavailable(personality):
     url, _ = personality
     with pytest.raises(SegwiseError, match="customer-level data only.*unavailable"):
-        pipeline.start_run(url, "2014-12-31", methods=["rfm"])
+        pipeline.start_run(url, date.fromisoformat("2014-12-31"), methods=["rfm"])
     rows = view(url, "SELECT count(*) AS n FROM warehouse.fact_order_line")
     assert rows["n"].iloc[0] == 0  # no order lines were invented
 

@@ -1,0 +1,434 @@
+"""Customer lifetime value: BG/NBD (purchases) and Gamma-Gamma (spend), by maximum likelihood.
+
+Pure functions: the customer summary (``x`` repeat purchase days, ``t_x`` time of the last
+purchase and ``T`` age, both since the first purchase, in the run's time unit, and ``monetary``
+the mean value of a repeat purchase) in, parameters and per-customer predictions out; no I/O.
+
+Why not a library: pymc-marketing (the maintained BG/NBD / Gamma-Gamma implementation; 0.19.2
+with pymc 5.28 and pytensor 2.38 measured) reproduces the published CDNOW parameters by MAP only
+with flat priors, needs a C++ compiler at run time (without one a 1M-customer fit did not finish
+in 15 minutes, with one it took 5 s) and adds about 460 MB to the image. The closed-form
+log-likelihoods below need only numpy/scipy, fit on the distinct (x, t_x, T) rows with weights
+(1M customers in about 1.4 s) and reproduce Fader, Hardie and Lee (2005) on CDNOW exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import betaln, gammaln, hyp2f1
+
+SUMMARY_COLUMNS = ["customer_id", "x", "t_x", "T", "monetary"]
+DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
+DAYS_PER_MONTH = 365.25 / 12
+
+CHURNED = "Likely churned"
+HIGH = "High value"
+MEDIUM = "Medium value"
+LOW = "Low value"
+NOT_MODELLED = "Not modelled"
+LABEL_IDS = {HIGH: 1, MEDIUM: 2, LOW: 3, CHURNED: 4, NOT_MODELLED: 0}
+
+# Refuse fits whose parameters run off to the optimiser's bounds: such a fit "converges" to a
+# degenerate model (e.g. nobody ever churns) whose predictions would be nonsense.
+_LOG_BOUND = 12.0  # parameters kept within exp(+-12) ~ [6e-6, 1.6e5]
+
+
+class ClvFitError(ValueError):
+    """The data cannot support a fit (too little history) or the fit did not converge."""
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    iterations: int
+    converged: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    v: float
+    log_likelihood: float
+    customers: int
+    iterations: int
+    converged: bool
+    message: str
+
+    @property
+    def population_mean(self) -> float:
+        """Expected spend per purchase of a customer we know nothing about."""
+        return self.p * self.v / (self.q - 1.0)
+
+
+@dataclass(frozen=True)
+class ClvModel:
+    bgnbd: BgNbd
+    gamma_gamma: GammaGamma
+    customers: int
+    repeat_customers: int
+    time_unit: str
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "bgnbd": asdict(self.bgnbd),
+            "gamma_gamma": asdict(self.gamma_gamma),
+            "customers": self.customers,
+            "repeat_customers": self.repeat_customers,
+            "time_unit": self.time_unit,
+            "diagnostics": self.diagnostics,
+        }
+
+
+# ------------------------------------------------------------------------------------ BG/NBD
+
+
+def bgnbd_log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Per-customer log-likelihood of BG/NBD (Fader, Hardie and Lee 2005, eq. 6)."""
+    r, alpha, a, b = params
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a2 = np.where(
+            x > 0,
+            betaln(a + 1, np.maximum(b + x - 1, 1e-300))
+            - betaln(a, b)
+            - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
+    return common + np.logaddexp(a1, a2)
+
+
+def _compress(frame: pd.DataFrame, columns: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of ``columns`` with their counts: the likelihood is summed once per row."""
+    grouped = frame.groupby(columns, sort=False, observed=True).size()
+    index = grouped.index
+    cols = [np.asarray(index.get_level_values(i), dtype="float64") for i in range(len(columns))]
+    return cols, grouped.to_numpy(dtype="float64")
+
+
+def _optimise(nll, start: np.ndarray) -> Any:
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
+    res = minimize(nll, start, method="L-BFGS-B", bounds=bounds)
+    # Nelder-Mead polishes a flat optimum L-BFGS-B may stop short of (it stops on relative
+    # change in the objective, which at -1e7 log-likelihood leaves the 4th digit loose).
+    polish = minimize(
+        nll,
+        res.x,
+        method="Nelder-Mead",
+        bounds=bounds,
+        options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000, "maxfev": 8000},
+    )
+    return polish if polish.success and polish.fun <= res.fun else res
+
+
+def fit_bgnbd(summary: pd.DataFrame) -> BgNbd:
+    """Maximum-likelihood r, alpha, a, b on log scale; raises ClvFitError if not credible."""
+    (x, t_x, T), w = _compress(summary, ["x", "t_x", "T"])
+    total = w.sum()
+
+    def nll(log_params: np.ndarray) -> float:
+        ll = bgnbd_log_likelihood(np.exp(log_params), x, t_x, T)
+        value = -(ll * w).sum() / total
+        return float(value) if np.isfinite(value) else 1e300
+
+    res = _optimise(nll, np.zeros(4))
+    # a -> 0 or b -> infinity is the model's no-drop-out limit (the NBD): a real answer
+    # ("nobody seems to leave") with finite predictions, so only r and alpha must be interior.
+    _check_result(res, "BG/NBD", free=[False, False, True, True])
+    r, alpha, a, b = np.exp(res.x)
+    return BgNbd(
+        r=float(r),
+        alpha=float(alpha),
+        a=float(a),
+        b=float(b),
+        log_likelihood=float(-res.fun * total),
+        iterations=int(res.nit),
+        converged=True,
+        message=str(res.message),
+    )
+
+
+def _check_result(res: Any, model: str, free: list[bool] | None = None) -> None:
+    if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun) or res.fun >= 1e300:
+        raise ClvFitError(f"{model} fit did not converge (no finite likelihood): {res.message}")
+    if not res.success:
+        raise ClvFitError(f"{model} fit did not converge: {res.message}")
+    at_bound = np.abs(res.x) >= _LOG_BOUND - 1e-3
+    if free is not None:
+        at_bound &= ~np.asarray(free)
+    if at_bound.any():
+        raise ClvFitError(
+            f"{model} fit ran to a parameter bound (a degenerate model): the history does not "
+            "identify the model; load more history or use a longer time span"
+        )
+
+
+def p_alive(model: BgNbd, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Probability the customer is still active at T (eq. 11); 1 for customers without repeats."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_ratio = (
+            np.log(a)
+            - np.log(np.maximum(b + x - 1, 1e-300))
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        )
+        out = 1.0 / (1.0 + np.exp(log_ratio))
+    return np.where(x > 0, out, 1.0)
+
+
+def expected_purchases(
+    model: BgNbd, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Expected purchases in the next ``t`` time units given the history (eq. 10)."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    t = np.asarray(t, dtype="float64")
+    z = t / (alpha + T + t)
+    term = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp2f1(
+        r + x, b + x, a + b + x - 1.0, z
+    )
+    numerator = (a + b + x - 1.0) / (a - 1.0) * term
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        odds = np.where(
+            x > 0,
+            np.exp(
+                np.log(a)
+                - np.log(np.maximum(b + x - 1, 1e-300))
+                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            ),
+            0.0,
+        )
+    return numerator / (1.0 + odds)
+
+
+def expected_purchases_new(model: BgNbd, t: float | np.ndarray) -> np.ndarray:
+    """Expected purchases in (0, t] of a customer just acquired (eq. 9), for the backtest."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    t = np.asarray(t, dtype="float64")
+    term = 1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1.0, t / (alpha + t))
+    return (a + b - 1.0) / (a - 1.0) * term
+
+
+# ------------------------------------------------------------------------------- Gamma-Gamma
+
+
+def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per-customer log-likelihood of the mean spend m over x purchases (Fader et al. 2005)."""
+    p, q, v = params
+    px = p * x
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(v)
+        + (px - 1.0) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * np.log(x * m + v)
+    )
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
+    """Fit on repeat buyers with a positive mean repeat value; q must exceed 1 (finite mean)."""
+    buyers = summary.loc[(summary["x"] > 0) & (summary["monetary"] > 0), ["x", "monetary"]]
+    if buyers.empty:
+        raise ClvFitError("no repeat buyer with a positive repeat order value: spend not modelled")
+    (x, m), w = _compress(buyers, ["x", "monetary"])
+    total = w.sum()
+
+    def nll(log_params: np.ndarray) -> float:
+        value = -(gamma_gamma_log_likelihood(np.exp(log_params), x, m) * w).sum() / total
+        return float(value) if np.isfinite(value) else 1e300
+
+    res = _optimise(nll, np.zeros(3))
+    _check_result(res, "Gamma-Gamma")
+    p, q, v = np.exp(res.x)
+    if q <= 1.0:
+        raise ClvFitError(
+            f"Gamma-Gamma fit gave q = {q:.3f} <= 1 (spend without a finite mean): "
+            "spend per purchase varies too wildly to predict"
+        )
+    return GammaGamma(
+        p=float(p),
+        q=float(q),
+        v=float(v),
+        log_likelihood=float(-res.fun * total),
+        customers=len(buyers),
+        iterations=int(res.nit),
+        converged=True,
+        message=str(res.message),
+    )
+
+
+def expected_spend(model: GammaGamma, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Expected value of a future purchase: the customer's mean shrunk towards the population's."""
+    p, q, v = model.p, model.q, model.v
+    m = np.where(np.isfinite(m), m, 0.0)
+    return p * (v + x * m) / (p * x + q - 1.0)
+
+
+# ------------------------------------------------------------------------------- fit, predict
+
+
+def check_history(summary: pd.DataFrame, minimum: Mapping[str, int]) -> None:
+    """Refuse a fit the data cannot support, with the reason in words."""
+    customers = len(summary)
+    repeat = int((summary["x"] > 0).sum())
+    span = float(summary["T"].max()) if customers else 0.0
+    if customers < minimum["customers"]:
+        raise ClvFitError(
+            f"too little history: {customers} customers, at least {minimum['customers']} needed"
+        )
+    if repeat < minimum["repeat_customers"]:
+        raise ClvFitError(
+            f"too little history: {repeat} customers bought more than once (on different days), "
+            f"at least {minimum['repeat_customers']} needed"
+        )
+    if span <= 0:
+        raise ClvFitError("too little history: every customer was first seen on the as-of date")
+
+
+def fit(summary: pd.DataFrame, time_unit: str, minimum: Mapping[str, int]) -> ClvModel:
+    check_history(summary, minimum)
+    bg = fit_bgnbd(summary)
+    gg = fit_gamma_gamma(summary)
+    no_dropout = bool(bg.a < 1e-4 or bg.b > 1e4)
+    return ClvModel(
+        bgnbd=bg,
+        gamma_gamma=gg,
+        customers=len(summary),
+        repeat_customers=int((summary["x"] > 0).sum()),
+        time_unit=time_unit,
+        diagnostics={
+            "distinct_histories": int(summary[["x", "t_x", "T"]].drop_duplicates().shape[0]),
+            "mean_x": float(summary["x"].mean()),
+            "max_T": float(summary["T"].max()),
+            "gamma_gamma_buyers": gg.customers,
+            # drop-out probability ~ 0: everyone stays "alive"; churn is not identified
+            "no_dropout_limit": no_dropout,
+        },
+    )
+
+
+def predict(model: ClvModel, summary: pd.DataFrame, settings: Mapping[str, Any]) -> pd.DataFrame:
+    """Per customer: p_alive, expected purchases in the next 90 days, discounted 12-month CLV.
+
+    CLV = sum over the next 12 months of (expected purchases that month x expected spend per
+    purchase x margin), each month discounted at the monthly equivalent of the annual rate.
+    ``net_ratio`` (net / gross sales to date, 0-1) scales the spend of a one-time buyer; a
+    repeat buyer's ``monetary`` is already net of returns.
+    """
+    unit_days = DAYS_PER_UNIT[model.time_unit]
+    x = summary["x"].to_numpy("float64")
+    t_x = summary["t_x"].to_numpy("float64")
+    T = summary["T"].to_numpy("float64")
+    m = summary["monetary"].to_numpy("float64")
+    net = summary["net_ratio"].to_numpy("float64") if "net_ratio" in summary else np.ones(len(x))
+    bg, gg = model.bgnbd, model.gamma_gamma
+    spend = np.where(x > 0, np.where(m > 0, expected_spend(gg, x, m), 0.0), gg.population_mean)
+    spend = np.where(x > 0, spend, spend * net)
+    monthly = (1.0 + float(settings["annual_discount_rate"])) ** (1.0 / 12.0) - 1.0
+    clv = np.zeros(len(x))
+    previous = np.zeros(len(x))
+    for month in range(1, 13):
+        cumulative = expected_purchases(bg, month * DAYS_PER_MONTH / unit_days, x, t_x, T)
+        clv += (cumulative - previous) * spend / (1.0 + monthly) ** month
+        previous = cumulative
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].to_numpy(),
+            "p_alive": p_alive(bg, x, t_x, T),
+            "expected_purchases_90d": expected_purchases(bg, 90.0 / unit_days, x, t_x, T),
+            "expected_spend": spend,
+            "predicted_clv_12m": clv * float(settings["margin"]),
+        }
+    )
+
+
+def value_tiers(predictions: pd.DataFrame, settings: Mapping[str, Any]) -> pd.DataFrame:
+    """Label: likely churned below the p_alive threshold; the rest ranked by predicted CLV into
+    the top ``high_share`` (high), the bottom ``low_share`` (low) and the middle."""
+    out = predictions.copy()
+    churned = out["p_alive"].to_numpy() < float(settings["churn_p_alive"])
+    rank = out["predicted_clv_12m"].where(~churned).rank(ascending=False, method="min", pct=True)
+    label = np.where(
+        churned,
+        CHURNED,
+        np.where(
+            rank <= float(settings["high_share"]),
+            HIGH,
+            np.where(rank > 1.0 - float(settings["low_share"]), LOW, MEDIUM),
+        ),
+    )
+    out["segment"] = label
+    out["segment_id"] = out["segment"].map(LABEL_IDS).astype("int32")
+    return out
+
+
+# ----------------------------------------------------------------------------------- backtest
+
+
+def backtest(
+    model: ClvModel, calibration: pd.DataFrame, holdout: pd.DataFrame, horizon: float
+) -> dict[str, Any]:
+    """Predicted vs actual repeat purchases in the holdout (``horizon`` time units long).
+
+    ``holdout`` has customer_id and ``actual`` purchases in the holdout for the calibration's
+    customers (missing = 0). Groups by calibration repeat purchases 0, 1, ..., 7+.
+    """
+    frame = calibration[["customer_id", "x", "t_x", "T"]].merge(
+        holdout[["customer_id", "actual"]], on="customer_id", how="left"
+    )
+    frame["actual"] = frame["actual"].fillna(0).astype("float64")
+    frame["predicted"] = expected_purchases(
+        model.bgnbd,
+        horizon,
+        frame["x"].to_numpy("float64"),
+        frame["t_x"].to_numpy("float64"),
+        frame["T"].to_numpy("float64"),
+    )
+    frame["group"] = np.minimum(frame["x"].astype(int), 7)
+    groups = (
+        frame.groupby("group")
+        .agg(
+            customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+        )
+        .reset_index()
+    )
+    groups["label"] = groups["group"].map(lambda g: "7+" if g == 7 else str(g))
+    error = (frame["predicted"] - frame["actual"]).abs()
+    return {
+        "customers": len(frame),
+        "horizon": horizon,
+        "actual_total": float(frame["actual"].sum()),
+        "predicted_total": float(frame["predicted"].sum()),
+        "mean_absolute_error": float(error.mean()),
+        "by_calibration_purchases": [
+            {
+                "purchases": row.label,
+                "customers": int(row.customers),
+                "actual_mean": round(float(row.actual), 4),
+                "predicted_mean": round(float(row.predicted), 4),
+            }
+            for row in groups.itertuples()
+        ],
+        "per_customer": frame[["customer_id", "x", "actual", "predicted"]],
+    }
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
