@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "etl.commands.demo",
     "etl.commands.export",
     "etl.commands.clv",
+    "etl.commands.personality",
 ]
 
 

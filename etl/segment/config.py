@@ -70,6 +70,32 @@ FOOD_DELIVERY_TIERS: dict[str, Any] = {
     "revenue": {"method": "fixed", "thresholds": [15, 30]},
 }
 
+# Thresholds of the use-case views (docs/use-cases.md). Stored with each run, so the mart views
+# read the ones of the run they show; checked by etl.usecases.settings.check.
+DEFAULT_USE_CASES: dict[str, Any] = {
+    "invoice": {"top_n": 10, "trim_fraction": 0.1, "lift_min_segment_share": 0.01},
+    "food": {"wide_max_categories": 60},
+    "b2b": {"fiscal_year_start_month": 1},
+    "grocery": {
+        "min_orders": 1,
+        "loyalty_orders": [10, 40],
+        "spender_mean_price": 10,
+        "frequency_median_days": [10, 20],
+        "price_ranges": [5, 15],
+    },
+    # customer-level data (`segwise personality`): features from
+    # etl.usecases.personality_features.AVAILABLE
+    "personality": {
+        "features": ["age", "income", "children", "partner", "education_level", "spend_total"],
+        "k": None,
+        "k_range": [2, 8],
+        "seed": 42,
+        "reference_year": None,
+        "education_levels": {"Basic": 0, "2n Cycle": 1, "Graduation": 2, "Master": 3, "PhD": 4},
+        "partner_statuses": ["Married", "Together"],
+    },
+}
+
 DEFAULTS: dict[str, Any] = {
     "methods": list(DEFAULT_METHODS),
     "rfm": {"segments": DEFAULT_RFM_SEGMENTS, "actions": DEFAULT_RFM_ACTIONS},
@@ -106,6 +132,7 @@ DEFAULTS: dict[str, Any] = {
             "Likely churned": "Win back once with a strong offer; then suppress from paid media.",
         },
     },
+    "use_cases": DEFAULT_USE_CASES,
     "lock_timeout_minutes": 120,
     # Customer-level rows are kept for this many most recent published dates (null = all);
     # per-segment profiles, cluster models and migration matrices are always kept.
@@ -167,6 +194,7 @@ def resolve(
     _check_tiers(cfg["tiers"])
     _check_clustering(cfg["clustering"])
     _check_clv(cfg["clv"])
+    cfg["use_cases"] = _use_cases(overrides.get("use_cases"))
     memory_size(cfg["work_mem"], "work_mem = ")
     keep = cfg["keep_customer_rows_for_dates"]
     if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
@@ -368,6 +396,12 @@ def _check_clv(c: dict[str, Any]) -> None:
         v = c[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ConfigurationError(f"clv.{key} = {v!r}: a whole number >= 1")
+
+
+def _use_cases(overrides: Any) -> dict[str, Any]:
+    from etl.usecases.settings import check  # the use cases' own validation
+
+    return check(DEFAULT_USE_CASES, overrides)
 
 
 def to_params(cfg: Mapping[str, Any]) -> dict[str, Any]:

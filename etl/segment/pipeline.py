@@ -131,6 +131,10 @@ def _check_warehouse(conn: psycopg.Connection, as_of: dt.date, cfg: Mapping[str,
         "AND n_sale_lines > 0"
     ).fetchone()[0]
     if first is None:
+        from etl.usecases.personality import line_methods_unavailable
+
+        if message := line_methods_unavailable(conn):
+            raise SegwiseError(message)
         raise SegwiseError(
             "the warehouse has no sales with a customer id: load data first "
             "(`segwise load PATH --layout NAME`)"
@@ -515,6 +519,9 @@ def publish(url: str, run_id: int) -> None:
             "WHERE run_id = %s",
             (run_id,),
         )
+        from etl.usecases.food import on_publish  # the use cases' generated views
+
+        on_publish(conn)
         runs.stage_done(conn, run_id, "publish", seconds=time.perf_counter() - t0, rows=rows)
         conn.execute(
             "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",

@@ -170,6 +170,9 @@ def _render(conn: psycopg.Connection, run_id: int) -> str:
     if moves:
         frame = pd.DataFrame(moves, columns=["method", "from", "to", "customers"])
         parts += ["<h2>Moves since the previous run</h2>", _table(frame.head(60), "{:,.0f}")]
+    from etl.usecases.report_sections import sections  # docs/use-cases.md
+
+    parts += sections(conn, run_id, list(run["methods"]))
     parts.append(
         "<h2>Run metrics</h2><pre>{}</pre>".format(
             html.escape(json.dumps(run["metrics"], indent=2, default=str))

@@ -1,0 +1,1 @@
+"""The analysts' use cases (docs/use-cases.md): settings, customer-level clustering, report."""
