@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from etl.errors import ConfigurationError
+from etl.segment.lifecycle import check_rules as check_lifecycle_rules
 from etl.settings import memory_size
 
-METHODS = ("rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel")
+METHODS = ("rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel", "lifecycle")
 DEFAULT_METHODS = METHODS
 CLUSTER_METHODS = ("kmeans", "hierarchical")
 K_LIMITS = (2, 30)
@@ -88,7 +89,17 @@ DEFAULTS: dict[str, Any] = {
         "feature_columns": None,
         "seed": 42,
         "sample_size": 20000,
+        # clusters further apart than this (standard deviations) from every cluster of the
+        # previous run are new; the others keep the previous run's cluster id
+        "match_max_distance": 1.0,
     },
+    # Lifecycle stages (etl/segment/lifecycle.py, docs/segmentation.md), in days: new = first
+    # sale less than new_days ago; at risk / lapsed = last sale at_risk_days / lapsed_days or
+    # more ago; reactivated = last sale came after a gap of lapsed_days or more.
+    "lifecycle": {"new_days": 30, "at_risk_days": 90, "lapsed_days": 180},
+    # First month of the fiscal year (1 = calendar year; 9 = September); a fiscal year is named
+    # after the calendar year it ends in (mart.calendar, mart.monthly_kpis).
+    "fiscal_year_start_month": 1,
     "lock_timeout_minutes": 120,
     # Customer-level rows are kept for this many most recent published dates (null = all);
     # per-segment profiles, cluster models and migration matrices are always kept.
@@ -149,6 +160,10 @@ def resolve(
     _check_actions(cfg["rfm"].get("actions") or {}, cfg["rfm"]["segments"], "rfm.actions")
     _check_tiers(cfg["tiers"])
     _check_clustering(cfg["clustering"])
+    check_lifecycle_rules(cfg["lifecycle"])
+    fy = cfg["fiscal_year_start_month"]
+    if not isinstance(fy, int) or isinstance(fy, bool) or not 1 <= fy <= 12:
+        raise ConfigurationError(f"fiscal_year_start_month = {fy!r}: a month number 1-12")
     memory_size(cfg["work_mem"], "work_mem = ")
     keep = cfg["keep_customer_rows_for_dates"]
     if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
@@ -313,6 +328,11 @@ def _check_clustering(cl: dict[str, Any]) -> None:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols)
     ):
         raise ConfigurationError("clustering.feature_columns must be a list of column names")
+    distance = cl.get("match_max_distance")
+    if not isinstance(distance, int | float) or isinstance(distance, bool) or distance < 0:
+        raise ConfigurationError(
+            f"clustering.match_max_distance = {distance!r}: a number of standard deviations >= 0"
+        )
 
 
 def to_params(cfg: Mapping[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,8 @@ SELECT
     demo.scores ->> 'income_band' AS income_band,
     demo.scores ->> 'gender' AS gender,
     demo.scores ->> 'family_status' AS family_status,
-    ch.segment AS channel_segment
+    ch.segment AS channel_segment,
+    lc.segment AS lifecycle_stage
 FROM latest AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
 LEFT JOIN segmentation.customer_segments AS rfm
@@ -59,7 +60,9 @@ LEFT JOIN segmentation.customer_segments AS hc
 LEFT JOIN segmentation.customer_segments AS demo
     ON demo.run_id = l.run_id AND demo.method = 'demographic' AND demo.customer_id = f.customer_id
 LEFT JOIN segmentation.customer_segments AS ch
-    ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id;
+    ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id
+LEFT JOIN segmentation.customer_segments AS lc
+    ON lc.run_id = l.run_id AND lc.method = 'lifecycle' AND lc.customer_id = f.customer_id;
 
 COMMENT ON VIEW mart.customer_segments IS
     'One row per customer (with at least one sale by the as-of date) of the latest published '
@@ -119,3 +122,6 @@ COMMENT ON COLUMN mart.customer_segments.gender IS 'Gender as recorded.';
 COMMENT ON COLUMN mart.customer_segments.family_status IS 'Family status as recorded.';
 COMMENT ON COLUMN mart.customer_segments.channel_segment IS
     'Channel label: main channel and platform of the customer''s sales.';
+COMMENT ON COLUMN mart.customer_segments.lifecycle_stage IS
+    'Lifecycle stage at the as-of date: new, active, reactivated, at risk or lapsed (rules in '
+    'the run''s lifecycle settings).';

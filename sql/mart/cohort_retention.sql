@@ -1,0 +1,68 @@
+-- mart.cohort_retention: acquisition-month cohorts x months since the first sale (fixed SQL over
+-- warehouse.fact_order).
+CREATE OR REPLACE VIEW mart.cohort_retention AS
+WITH first_sale AS (
+    SELECT customer_id, date_trunc('month', min(order_date))::date AS cohort_month
+    FROM warehouse.fact_order
+    WHERE customer_id IS NOT NULL AND n_sale_lines > 0
+    GROUP BY customer_id
+),
+cohorts AS (
+    SELECT cohort_month, count(*) AS cohort_size
+    FROM first_sale
+    GROUP BY cohort_month
+),
+grid AS (
+    -- every month from the cohort's first to the last month with orders, so gaps show as 0
+    SELECT c.cohort_month, c.cohort_size, m::date AS activity_month
+    FROM cohorts AS c
+    CROSS JOIN LATERAL generate_series(
+        c.cohort_month,
+        (SELECT date_trunc('month', max(order_date)) FROM warehouse.fact_order),
+        interval '1 month'
+    ) AS m
+),
+activity AS (
+    SELECT
+        f.cohort_month,
+        date_trunc('month', o.order_date)::date AS activity_month,
+        count(DISTINCT o.customer_id) FILTER (WHERE o.n_sale_lines > 0) AS active_customers,
+        sum(o.net_amount) AS revenue
+    FROM warehouse.fact_order AS o
+    JOIN first_sale AS f ON f.customer_id = o.customer_id
+    GROUP BY 1, 2
+)
+SELECT
+    g.cohort_month,
+    g.activity_month,
+    ((extract(year FROM g.activity_month) - extract(year FROM g.cohort_month)) * 12
+        + extract(month FROM g.activity_month) - extract(month FROM g.cohort_month))::int
+        AS months_since_first,
+    g.cohort_size,
+    coalesce(a.active_customers, 0) AS active_customers,
+    coalesce(a.active_customers, 0)::double precision / g.cohort_size AS retention_rate,
+    coalesce(a.revenue, 0) AS revenue,
+    coalesce(a.revenue, 0) / g.cohort_size AS revenue_per_customer,
+    sum(coalesce(a.revenue, 0)) OVER (
+        PARTITION BY g.cohort_month ORDER BY g.activity_month
+    ) / g.cohort_size AS cumulative_revenue_per_customer
+FROM grid AS g
+LEFT JOIN activity AS a
+    ON a.cohort_month = g.cohort_month AND a.activity_month = g.activity_month;
+
+COMMENT ON VIEW mart.cohort_retention IS
+    'Customers grouped by the month of their first sale (cohort) and followed month by month: '
+    'one row per cohort and month from the cohort''s first month to the last month with orders.';
+COMMENT ON COLUMN mart.cohort_retention.cohort_month IS 'Month of the customers'' first sale.';
+COMMENT ON COLUMN mart.cohort_retention.activity_month IS 'The month measured.';
+COMMENT ON COLUMN mart.cohort_retention.months_since_first IS
+    'Months from the cohort month (0 = the acquisition month itself).';
+COMMENT ON COLUMN mart.cohort_retention.cohort_size IS 'Customers in the cohort.';
+COMMENT ON COLUMN mart.cohort_retention.active_customers IS
+    'Customers of the cohort with a sale in the month.';
+COMMENT ON COLUMN mart.cohort_retention.retention_rate IS 'active_customers / cohort_size.';
+COMMENT ON COLUMN mart.cohort_retention.revenue IS
+    'Net revenue of the cohort''s customers in the month (sales minus returns).';
+COMMENT ON COLUMN mart.cohort_retention.revenue_per_customer IS 'revenue / cohort_size.';
+COMMENT ON COLUMN mart.cohort_retention.cumulative_revenue_per_customer IS
+    'Net revenue per cohort customer from the cohort month up to this month.';
