@@ -546,7 +546,7 @@ def match_to_previous(
         [] if previous is None or previous.empty
         else [c[2:] for c in previous.columns if c.startswith("z_")]
     )  # fmt: skip
-    if previous is not None and not previous.empty and prev_columns == columns:
+    if previous is not None and not previous.empty and sorted(prev_columns) == sorted(columns):
         z_now = profile[[f"z_{c}" for c in columns]].to_numpy(dtype="float64")
         z_before = previous[[f"z_{c}" for c in columns]].to_numpy(dtype="float64")
         cost = np.sqrt(((z_now[:, None, :] - z_before[None, :, :]) ** 2).sum(axis=2))
