@@ -38,6 +38,13 @@ MART_VIEWS = [
     "demographic_profiles",
     "channel_profiles",
     "segment_migrations",
+    "calendar",
+    "monthly_kpis",
+    "cohort_retention",
+    "segment_history",
+    "segment_flows",
+    "order_timing",
+    "order_habits",
 ]
 
 
