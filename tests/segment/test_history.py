@@ -164,3 +164,20 @@ def test_fiscal_year_starts_in_the_configured_month(history):
         "SELECT DISTINCT dimension FROM mart.monthly_kpis WHERE grain = 'month'",
     )["dimension"]
     assert {"all", "channel", "region", "category"} <= set(by_channel)
+
+
+def test_report_shows_the_time_sections(history, tmp_path):
+    from etl.segment.report import write_report
+
+    url, runs = history
+    out = write_report(url, runs[DATES[-1]], tmp_path / "report.html")
+    text = out.read_text(encoding="utf-8")
+    for heading in (
+        "<h2>Monthly KPIs</h2>",
+        "<h2>Cohort retention</h2>",
+        "<h2>Segment sizes over time</h2>",
+        f"<h2>Migrations since the previous run ({DATES[-2]})</h2>",
+    ):
+        assert heading in text
+        after = text.split(heading, 1)[1]
+        assert after.lstrip().startswith('<img alt="plot" src="data:image/png;base64,')
