@@ -37,7 +37,8 @@ order_rows AS (
             WHEN 'region' THEN coalesce(o.region, 'unknown')
             ELSE coalesce(o.country, 'unknown')
         END AS dimension_value,
-        o.sales_amount, o.return_amount, o.n_sale_lines > 0 AS has_sale, o.is_return
+        o.sales_amount, o.return_amount, o.cost_amount, o.n_sale_lines > 0 AS has_sale,
+        o.is_return
     FROM warehouse.fact_order AS o
     CROSS JOIN present AS p
     UNION ALL
@@ -48,6 +49,7 @@ order_rows AS (
         coalesce(sum(l.amount) FILTER (
             WHERE l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return), 0),
         coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0),
+        sum(l.cost_amount),
         bool_or(l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return),
         bool_and(l.is_return)
     FROM warehouse.fact_order_line AS l
@@ -63,6 +65,7 @@ customer_months AS (
         r.customer_id,
         sum(r.sales_amount) AS gross_revenue,
         sum(r.return_amount) AS returns_value,
+        sum(r.cost_amount) AS cost_amount,
         count(*) FILTER (WHERE r.has_sale) AS orders,
         count(*) FILTER (WHERE NOT r.is_return) AS placed_orders,
         count(*) FILTER (WHERE r.is_return) AS cancelled_orders
@@ -75,14 +78,15 @@ customer_periods AS (
         'month' AS grain, month_start AS period_start,
         (month_start + interval '1 month')::date AS period_next,
         to_char(month_start, 'YYYY-MM') AS period_label,
-        dimension, dimension_value, customer_id, gross_revenue, returns_value, orders,
-        placed_orders, cancelled_orders
+        dimension, dimension_value, customer_id, gross_revenue, returns_value, cost_amount,
+        orders, placed_orders, cancelled_orders
     FROM customer_months
     UNION ALL
     SELECT
         'fiscal_year', fiscal_year_start, (fiscal_year_start + interval '1 year')::date,
         fiscal_year_label, dimension, dimension_value, customer_id, sum(gross_revenue),
-        sum(returns_value), sum(orders), sum(placed_orders), sum(cancelled_orders)
+        sum(returns_value), sum(cost_amount), sum(orders), sum(placed_orders),
+        sum(cancelled_orders)
     FROM customer_months
     GROUP BY fiscal_year_start, fiscal_year_label, dimension, dimension_value, customer_id
 ),
@@ -92,6 +96,7 @@ kept AS (
         sum(p.gross_revenue) AS gross_revenue,
         sum(p.returns_value) AS returns_value,
         sum(p.gross_revenue) - sum(p.returns_value) AS net_revenue,
+        sum(p.cost_amount) AS cost_amount,
         sum(p.orders) AS orders,
         sum(p.placed_orders) AS placed_orders,
         sum(p.cancelled_orders) AS cancelled_orders,
@@ -131,6 +136,8 @@ SELECT
     k.gross_revenue,
     k.returns_value,
     k.net_revenue,
+    k.cost_amount,
+    k.net_revenue - k.cost_amount AS gross_margin,
     k.orders,
     k.placed_orders,
     k.cancelled_orders,
@@ -187,6 +194,10 @@ COMMENT ON COLUMN mart.monthly_kpis.gross_revenue IS
 COMMENT ON COLUMN mart.monthly_kpis.returns_value IS
     'Value of returns and cancellations dated in the period, as a positive number.';
 COMMENT ON COLUMN mart.monthly_kpis.net_revenue IS 'gross_revenue - returns_value.';
+COMMENT ON COLUMN mart.monthly_kpis.cost_amount IS
+    'Cost of the goods on the period''s lines where the data carry costs (NULL otherwise).';
+COMMENT ON COLUMN mart.monthly_kpis.gross_margin IS
+    'net_revenue - cost_amount (profit before other costs); NULL without cost data.';
 COMMENT ON COLUMN mart.monthly_kpis.orders IS 'Orders with at least one sale line.';
 COMMENT ON COLUMN mart.monthly_kpis.placed_orders IS
     'Orders that are not cancellations or returns (at least one non-return line).';

@@ -159,6 +159,13 @@ def test_fiscal_year_starts_in_the_configured_month(history):
     assert years[["period_start", "period_label"]].values.tolist() == [["2023-09-01", "FY2024"]]
     months = kpis[kpis["grain"] == "month"]
     assert abs(months["net_revenue"].sum() - years["net_revenue"].sum()) < 0.005
+    costs = _frame(
+        url,
+        "SELECT sum(cost_amount) AS cost, sum(net_revenue - gross_margin) AS implied "
+        "FROM mart.monthly_kpis WHERE grain = 'month' AND dimension = 'all'",
+    ).iloc[0]
+    lines_cost = _frame(url, "SELECT sum(cost_amount) AS c FROM warehouse.fact_order_line")
+    assert costs["cost"] == costs["implied"] == lines_cost["c"].iloc[0] > 0
     by_channel = _frame(
         url,
         "SELECT DISTINCT dimension FROM mart.monthly_kpis WHERE grain = 'month'",
