@@ -242,3 +242,24 @@ def test_calendar_covers_the_data_with_iso_weekdays(retail_url, retail_run):
     assert cal["date"].min() == dt.date(2010, 1, 1) and cal["date"].max() == dt.date(2011, 12, 31)
     assert (cal["weekday"] == [d.isoweekday() for d in cal["date"]]).all()
     assert (cal["fiscal_year"] == [d.year for d in cal["date"]]).all()
+
+
+@pytest.mark.parametrize("method", ["kmeans", "hierarchical"])
+def test_real_run_cluster_names_are_true(retail_url, retail_run, method):
+    """On the real data: the most recent cluster is "recent", the least recent is not, the top
+    spender is "high-value"."""
+    with psycopg.connect(retail_url) as conn:
+        profile = pd.DataFrame(
+            conn.execute(
+                "SELECT profile FROM segmentation.cluster_models WHERE run_id = %s "
+                "AND method = %s",
+                (retail_run, method),
+            ).fetchone()[0]
+        )
+    names = profile.set_index("cluster_id")["cluster_name"].str.lower()
+    recency = profile.set_index("cluster_id")["mean_recency_days"]
+    assert names[recency.idxmin()].endswith("recent"), names.to_dict()
+    assert not names[recency.idxmax()].endswith("recent")
+    spend = profile.set_index("cluster_id")["mean_monetary"]
+    assert names[spend.idxmax()].startswith("high-value")
+    assert names.is_unique
