@@ -251,8 +251,7 @@ def test_real_run_cluster_names_are_true(retail_url, retail_run, method):
     with psycopg.connect(retail_url) as conn:
         profile = pd.DataFrame(
             conn.execute(
-                "SELECT profile FROM segmentation.cluster_models WHERE run_id = %s "
-                "AND method = %s",
+                "SELECT profile FROM segmentation.cluster_models WHERE run_id = %s AND method = %s",
                 (retail_run, method),
             ).fetchone()[0]
         )
