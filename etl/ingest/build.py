@@ -19,6 +19,7 @@ from etl.ingest import ledger, sqlgen
 from etl.ingest.ledger import LoadError, LoadResult
 from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, Mapping, from_document
 from etl.ingest.stage import drop_raw_tables, position_column
+from etl.segment import time_marts
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -130,6 +131,7 @@ def build_batch(url: str, batch_id: int, *, progress: Progress | None = None) ->
                     return ledger.fetch(url, batch_id)
                 _check_staged_rows(conn, batch)
                 _build(conn, batch, progress)
+                time_marts.refresh(conn, [batch_id])  # the time marts' aggregates (0008_time)
                 rows_read = sum(f.get("rows", 0) + f.get("malformed", 0) for f in files)
                 batch.rule_counts["build_seconds"] = round(time.monotonic() - started)
                 ledger.set_status(

@@ -30,7 +30,7 @@ from etl.db import connect, local_settings, transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
 from etl.segment import config as seg_config
-from etl.segment import lifecycle, runs
+from etl.segment import lifecycle, runs, time_marts
 from etl.segment.frames import copy_frame, read_frame
 from etl.segment.rfm import rfm_segments
 from etl.segment.tiers import size_tiers
@@ -210,6 +210,11 @@ def build_features(url: str, run_id: int) -> int:
                 (run_id,),
             )
         p = {"run_id": run_id, "as_of": as_of, "window_start": window_start}
+        # the time marts' aggregates: batches loaded without the build's refresh, and this
+        # run's fiscal year setting
+        time_marts.refresh(
+            conn, fiscal_year_start_month=run["params"].get("fiscal_year_start_month")
+        )
         conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_categories")
         # One sort, two streaming aggregates (see the SQL); hash aggregation back afterwards.
         with local_settings(conn, {"enable_hashagg": "off"}):

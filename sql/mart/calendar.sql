@@ -1,14 +1,15 @@
--- mart.calendar: one row per day over the years holding orders, with fiscal columns (fixed SQL;
--- the fiscal year's first month comes from the latest published run's settings).
+-- mart.calendar: one row per day over the years holding orders, with fiscal columns. Fixed SQL;
+-- the fiscal year's first month is the one the KPIs were computed with (segmentation.kpi_state,
+-- revision 0008_time).
+DO $do$
+BEGIN
+    IF to_regclass('segmentation.kpi_state') IS NULL THEN
+        RETURN;
+    END IF;
+    EXECUTE $view$
 CREATE OR REPLACE VIEW mart.calendar AS
 WITH settings AS (
-    SELECT coalesce((
-        SELECT (params ->> 'fiscal_year_start_month')::int
-        FROM segmentation.runs
-        WHERE status = 'published'
-        ORDER BY as_of_date DESC, run_id DESC
-        LIMIT 1
-    ), 1) AS fy_start
+    SELECT coalesce((SELECT fiscal_year_start_month FROM segmentation.kpi_state), 1) AS fy_start
 ),
 bounds AS (
     SELECT date_trunc('year', min(order_date))::date AS lo,
@@ -42,27 +43,29 @@ SELECT
         - make_interval(months => fiscal_offset) + interval '11 months')::int AS fiscal_year_label,
     fiscal_offset / 3 + 1 AS fiscal_quarter,
     fiscal_offset + 1 AS fiscal_month
-FROM days;
-
-COMMENT ON VIEW mart.calendar IS
+FROM days
+    $view$;
+    EXECUTE $c$COMMENT ON VIEW mart.calendar IS
     'Date dimension: one row per day of every year with orders. Join on date (order_date, '
     'as_of_date, month_start ...). The fiscal year starts in the month set by '
-    'fiscal_year_start_month (latest published run; 1 = calendar year).';
-COMMENT ON COLUMN mart.calendar.date IS 'The day.';
-COMMENT ON COLUMN mart.calendar.year IS 'Calendar year.';
-COMMENT ON COLUMN mart.calendar.quarter IS 'Calendar quarter 1-4.';
-COMMENT ON COLUMN mart.calendar.month IS 'Calendar month 1-12.';
-COMMENT ON COLUMN mart.calendar.year_month IS 'Month as text, YYYY-MM.';
-COMMENT ON COLUMN mart.calendar.month_start IS 'First day of the month (the month key).';
-COMMENT ON COLUMN mart.calendar.month_end IS 'Last day of the month.';
-COMMENT ON COLUMN mart.calendar.week_start IS 'Monday of the ISO week.';
-COMMENT ON COLUMN mart.calendar.iso_year IS 'ISO week-numbering year.';
-COMMENT ON COLUMN mart.calendar.iso_week IS 'ISO week 1-53.';
-COMMENT ON COLUMN mart.calendar.weekday IS 'ISO weekday, 1 = Monday .. 7 = Sunday.';
-COMMENT ON COLUMN mart.calendar.weekday_name IS 'Weekday name (English).';
-COMMENT ON COLUMN mart.calendar.is_weekend IS 'Saturday or Sunday.';
-COMMENT ON COLUMN mart.calendar.fiscal_year_start IS 'First day of the fiscal year.';
-COMMENT ON COLUMN mart.calendar.fiscal_year IS 'Fiscal year, named after the year it ends in.';
-COMMENT ON COLUMN mart.calendar.fiscal_year_label IS 'Fiscal year as text, e.g. FY2011.';
-COMMENT ON COLUMN mart.calendar.fiscal_quarter IS 'Fiscal quarter 1-4.';
-COMMENT ON COLUMN mart.calendar.fiscal_month IS 'Month of the fiscal year, 1-12.';
+    'fiscal_year_start_month (of the latest run; 1 = calendar year).'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.date IS 'The day.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.year IS 'Calendar year.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.quarter IS 'Calendar quarter 1-4.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.month IS 'Calendar month 1-12.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.year_month IS 'Month as text, YYYY-MM.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.month_start IS 'First day of the month (the month key).'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.month_end IS 'Last day of the month.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.week_start IS 'Monday of the ISO week.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.iso_year IS 'ISO week-numbering year.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.iso_week IS 'ISO week 1-53.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.weekday IS 'ISO weekday, 1 = Monday .. 7 = Sunday.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.weekday_name IS 'Weekday name (English).'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.is_weekend IS 'Saturday or Sunday.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.fiscal_year_start IS 'First day of the fiscal year.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.fiscal_year IS 'Fiscal year, named after the year it ends in.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.fiscal_year_label IS 'Fiscal year as text, e.g. FY2011.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.fiscal_quarter IS 'Fiscal quarter 1-4.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.calendar.fiscal_month IS 'Month of the fiscal year, 1-12.'$c$;
+END
+$do$;

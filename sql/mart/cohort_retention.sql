@@ -1,16 +1,18 @@
--- mart.cohort_retention: acquisition-month cohorts x months since the first sale (fixed SQL over
--- warehouse.fact_order).
+-- mart.cohort_retention: acquisition-month cohorts x months since the first sale. Fixed SQL
+-- over segmentation.cohort_cells (kept current by etl.segment.time_marts.refresh); created once
+-- revision 0008_time has made that table.
+DO $do$
+BEGIN
+    IF to_regclass('segmentation.cohort_cells') IS NULL THEN
+        RETURN;
+    END IF;
+    EXECUTE $view$
 CREATE OR REPLACE VIEW mart.cohort_retention AS
-WITH first_sale AS (
-    SELECT customer_id, date_trunc('month', min(order_date))::date AS cohort_month
-    FROM warehouse.fact_order
-    WHERE customer_id IS NOT NULL AND n_sale_lines > 0
-    GROUP BY customer_id
-),
-cohorts AS (
-    SELECT cohort_month, count(*) AS cohort_size
-    FROM first_sale
-    GROUP BY cohort_month
+WITH cohorts AS (
+    -- every cohort member buys in the cohort month: its cell 0 is the cohort's size
+    SELECT cohort_month, active_customers AS cohort_size
+    FROM segmentation.cohort_cells
+    WHERE activity_month = cohort_month
 ),
 grid AS (
     -- every month from the cohort's first to the last month with orders, so gaps show as 0
@@ -21,16 +23,6 @@ grid AS (
         (SELECT date_trunc('month', max(order_date)) FROM warehouse.fact_order),
         interval '1 month'
     ) AS m
-),
-activity AS (
-    SELECT
-        f.cohort_month,
-        date_trunc('month', o.order_date)::date AS activity_month,
-        count(DISTINCT o.customer_id) FILTER (WHERE o.n_sale_lines > 0) AS active_customers,
-        sum(o.net_amount) AS revenue
-    FROM warehouse.fact_order AS o
-    JOIN first_sale AS f ON f.customer_id = o.customer_id
-    GROUP BY 1, 2
 )
 SELECT
     g.cohort_month,
@@ -47,22 +39,24 @@ SELECT
         PARTITION BY g.cohort_month ORDER BY g.activity_month
     ) / g.cohort_size AS cumulative_revenue_per_customer
 FROM grid AS g
-LEFT JOIN activity AS a
-    ON a.cohort_month = g.cohort_month AND a.activity_month = g.activity_month;
-
-COMMENT ON VIEW mart.cohort_retention IS
+LEFT JOIN segmentation.cohort_cells AS a
+    ON a.cohort_month = g.cohort_month AND a.activity_month = g.activity_month
+    $view$;
+    EXECUTE $c$COMMENT ON VIEW mart.cohort_retention IS
     'Customers grouped by the month of their first sale (cohort) and followed month by month: '
-    'one row per cohort and month from the cohort''s first month to the last month with orders.';
-COMMENT ON COLUMN mart.cohort_retention.cohort_month IS 'Month of the customers'' first sale.';
-COMMENT ON COLUMN mart.cohort_retention.activity_month IS 'The month measured.';
-COMMENT ON COLUMN mart.cohort_retention.months_since_first IS
-    'Months from the cohort month (0 = the acquisition month itself).';
-COMMENT ON COLUMN mart.cohort_retention.cohort_size IS 'Customers in the cohort.';
-COMMENT ON COLUMN mart.cohort_retention.active_customers IS
-    'Customers of the cohort with a sale in the month.';
-COMMENT ON COLUMN mart.cohort_retention.retention_rate IS 'active_customers / cohort_size.';
-COMMENT ON COLUMN mart.cohort_retention.revenue IS
-    'Net revenue of the cohort''s customers in the month (sales minus returns).';
-COMMENT ON COLUMN mart.cohort_retention.revenue_per_customer IS 'revenue / cohort_size.';
-COMMENT ON COLUMN mart.cohort_retention.cumulative_revenue_per_customer IS
-    'Net revenue per cohort customer from the cohort month up to this month.';
+    'one row per cohort and month from the cohort''s first month to the last month with orders.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.cohort_month IS 'Month of the customers'' first sale.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.activity_month IS 'The month measured.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.months_since_first IS
+    'Months from the cohort month (0 = the acquisition month itself).'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.cohort_size IS 'Customers in the cohort.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.active_customers IS
+    'Customers of the cohort with a sale in the month.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.retention_rate IS 'active_customers / cohort_size.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.revenue IS
+    'Net revenue of the cohort''s customers in the month (sales minus returns).'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.revenue_per_customer IS 'revenue / cohort_size.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.cohort_retention.cumulative_revenue_per_customer IS
+    'Net revenue per cohort customer from the cohort month up to this month.'$c$;
+END
+$do$;
