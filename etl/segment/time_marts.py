@@ -1,14 +1,14 @@
 """Keep the time marts' aggregates current: recompute only what a batch touched.
 
 ``mart.monthly_kpis`` and ``mart.cohort_retention`` read small tables
-(``segmentation.kpi_periods``, ``cohort_cells``, ``customer_first_sale``) instead of every order
-on every query. After a batch, the periods to recompute are the months (and fiscal years) of the
-orders it wrote, plus the months where a customer's first sale moved (their "new" month and
-cohort); cohort cells likewise for those activity months and those cohorts. Everything else
-stays. The warehouse build calls ``refresh`` for its batch in the batch's transaction; every
-segmentation run calls it for any batch not yet counted (data written without the build), and
-with the run's ``fiscal_year_start_month``: a change of that setting recomputes every fiscal
-year.
+(``segmentation.kpi_periods``, ``cohort_cells``, ``customer_first_sale``, ``customer_months``)
+instead of every order on every query. After a batch, the months to recompute (from their
+orders) are those of the orders it wrote, plus the months where a customer's first sale moved
+(their "new" month and cohort); fiscal years holding them are added up again from their months;
+cohort cells likewise for those activity months and those cohorts. Everything else stays. The
+warehouse build calls ``refresh`` for its batch in the batch's transaction; every segmentation
+run calls it for any batch not yet counted (data written without the build), and with the run's
+``fiscal_year_start_month``: a change of that setting recomputes every fiscal year.
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ def refresh(
         "SELECT customer_id, new_first FROM segwise_first_changes WHERE new_first IS NOT NULL "
         "ON CONFLICT (customer_id) DO UPDATE SET first_date = EXCLUDED.first_date"
     )
+    conn.execute(
+        "INSERT INTO segmentation.customer_months (customer_id, month) "
+        "SELECT DISTINCT customer_id, date_trunc('month', order_date)::date "
+        "FROM segwise_touched_orders WHERE customer_id IS NOT NULL AND n_sale_lines > 0 "
+        "ON CONFLICT DO NOTHING"
+    )
     order_months = {
         r[0]
         for r in conn.execute(
@@ -109,7 +115,7 @@ def refresh(
     years |= {fiscal_year_start(m, fy) for m in months}
     _periods(conn, "month", months, [_add_months(m, 1) for m in months])
     ys = sorted(years)
-    _periods(conn, "fiscal_year", ys, [_add_months(y, 12) for y in ys])
+    _periods(conn, "fiscal_year", ys, [_add_months(y, 12) for y in ys])  # from the months
     cohort_months = sorted(order_months)
     conn.execute(
         "DELETE FROM segmentation.cohort_cells "
@@ -145,7 +151,8 @@ def _periods(conn: psycopg.Connection, grain: str, starts: list[dt.date], nexts:
         "DELETE FROM segmentation.kpi_periods WHERE grain = %s AND period_start = ANY(%s)",
         (grain, starts),
     )
+    model = "kpi_periods" if grain == "month" else "kpi_fiscal_years"
     conn.execute(
-        read_sql("segmentation/kpi_periods.sql"),
+        read_sql(f"segmentation/{model}.sql"),
         {"grain": grain, "starts": starts, "nexts": nexts},
     )

@@ -31,6 +31,15 @@ COMMENT ON TABLE segmentation.customer_first_sale IS
 CREATE INDEX customer_first_sale_month
     ON segmentation.customer_first_sale (date_trunc('month', first_date::timestamp));
 
+CREATE TABLE segmentation.customer_months (
+    customer_id  text NOT NULL,
+    month        date NOT NULL,
+    PRIMARY KEY (customer_id, month)
+);
+COMMENT ON TABLE segmentation.customer_months IS
+    'Months in which each customer bought (a sale order): distinct customers per fiscal year.';
+CREATE INDEX customer_months_month ON segmentation.customer_months (month);
+
 CREATE TABLE segmentation.kpi_periods (
     grain             text NOT NULL CHECK (grain IN ('month', 'fiscal_year')),
     period_start      date NOT NULL,
@@ -43,7 +52,7 @@ CREATE TABLE segmentation.kpi_periods (
     orders            bigint NOT NULL,
     placed_orders     bigint NOT NULL,
     cancelled_orders  bigint NOT NULL,
-    active_customers  bigint NOT NULL,
+    active_customers  bigint,
     new_customers     bigint NOT NULL,
     PRIMARY KEY (grain, period_start, dimension, dimension_value)
 );
@@ -81,6 +90,7 @@ DROP TABLE IF EXISTS segmentation.kpi_state;
 DROP TABLE IF EXISTS segmentation.cohort_cells;
 DROP TABLE IF EXISTS segmentation.kpi_periods;
 DROP TABLE IF EXISTS segmentation.customer_first_sale;
+DROP TABLE IF EXISTS segmentation.customer_months;
 """
 
 

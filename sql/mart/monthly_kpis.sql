@@ -106,7 +106,7 @@ WINDOW
     'Orders that are not cancellations or returns (at least one non-return line).'$c$;
     EXECUTE $c$COMMENT ON COLUMN mart.monthly_kpis.cancelled_orders IS
     'Cancellation / return documents (every line a return), e.g. Online Retail''s C invoices.'$c$;
-    EXECUTE $c$COMMENT ON COLUMN mart.monthly_kpis.active_customers IS 'Customers with a sale in the period.'$c$;
+    EXECUTE $c$COMMENT ON COLUMN mart.monthly_kpis.active_customers IS 'Customers with a sale in the period (fiscal years: for the total only, NULL per breakdown).'$c$;
     EXECUTE $c$COMMENT ON COLUMN mart.monthly_kpis.new_customers IS
     'Active customers whose first sale ever falls in the period.'$c$;
     EXECUTE $c$COMMENT ON COLUMN mart.monthly_kpis.returning_customers IS

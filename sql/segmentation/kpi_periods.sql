@@ -1,7 +1,7 @@
 -- Sales, orders and customers of the given periods, in total and per breakdown the data carry
 -- (channel, platform, market, region, country; product category from the lines).
--- Params: grain ('month' | 'fiscal_year'), starts (date[]), nexts (date[], each period's end,
--- exclusive). Run by etl.segment.time_marts.refresh after deleting those periods' rows.
+-- Params: grain ('month'), starts (date[]), nexts (date[], each period's end, exclusive).
+-- Run by etl.segment.time_marts.refresh after deleting those periods' rows.
 INSERT INTO segmentation.kpi_periods (
     grain, period_start, period_next, dimension, dimension_value, gross_revenue, returns_value,
     cost_amount, orders, placed_orders, cancelled_orders, active_customers, new_customers

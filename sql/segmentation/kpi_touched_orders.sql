@@ -2,6 +2,6 @@
 -- touched an order). Params: batches (bigint[]). Fills pg_temp.segwise_touched_orders; run by
 -- etl.segment.time_marts.refresh.
 CREATE TEMP TABLE segwise_touched_orders ON COMMIT DROP AS
-SELECT customer_id, order_date
+SELECT customer_id, order_date, n_sale_lines
 FROM warehouse.fact_order
 WHERE batch_id = ANY (%(batches)s::bigint[]);
