@@ -1,7 +1,8 @@
 -- Sales, orders and customers of the given periods, in total and per breakdown the data carry
 -- (channel, platform, market, region, country; product category from the lines).
 -- Params: grain ('month'), starts (date[]), nexts (date[], each period's end, exclusive).
--- Run by etl.segment.time_marts.refresh after deleting those periods' rows.
+-- Run by etl.segment.time_marts.refresh after deleting those periods' rows. Text keys are
+-- grouped and counted in the "C" collation: the same groups, a byte-wise sort.
 INSERT INTO segmentation.kpi_periods (
     grain, period_start, period_next, dimension, dimension_value, gross_revenue, returns_value,
     cost_amount, orders, placed_orders, cancelled_orders, active_customers, new_customers
@@ -39,7 +40,7 @@ orders AS (
 order_rows AS (
     -- one row per order and breakdown
     SELECT
-        o.period_start, o.period_next, o.customer_id, p.dimension,
+        o.period_start, o.period_next, o.customer_id COLLATE "C" AS customer_id, p.dimension,
         CASE p.dimension
             WHEN 'all' THEN 'all'
             WHEN 'channel' THEN coalesce(o.channel, 'unknown')
@@ -47,7 +48,7 @@ order_rows AS (
             WHEN 'market' THEN coalesce(o.market, 'unknown')
             WHEN 'region' THEN coalesce(o.region, 'unknown')
             ELSE coalesce(o.country, 'unknown')
-        END AS dimension_value,
+        END COLLATE "C" AS dimension_value,
         o.sales_amount, o.return_amount, o.cost_amount, o.n_sale_lines > 0 AS has_sale,
         o.is_return
     FROM orders AS o
@@ -55,8 +56,8 @@ order_rows AS (
     UNION ALL
     -- one row per order and product category (only when products carry categories)
     SELECT
-        p.period_start, p.period_next, min(l.customer_id), 'category',
-        coalesce(pr.category_l1, 'unknown'),
+        p.period_start, p.period_next, min(l.customer_id COLLATE "C"), 'category',
+        coalesce(pr.category_l1, 'unknown') COLLATE "C",
         coalesce(sum(l.amount) FILTER (
             WHERE l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return), 0),
         coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0),
@@ -69,7 +70,8 @@ order_rows AS (
     LEFT JOIN warehouse.dim_product AS pr ON pr.product_id = l.product_id
     WHERE EXISTS (SELECT 1 FROM warehouse.dim_product WHERE category_l1 IS NOT NULL)
       AND o.order_date >= (SELECT lo FROM bounds) AND o.order_date < (SELECT hi FROM bounds)
-    GROUP BY p.period_start, p.period_next, l.order_id, coalesce(pr.category_l1, 'unknown')
+    GROUP BY p.period_start, p.period_next, l.order_id COLLATE "C",
+        coalesce(pr.category_l1, 'unknown') COLLATE "C"
 )
 SELECT
     %(grain)s, r.period_start, r.period_next, r.dimension, r.dimension_value,
