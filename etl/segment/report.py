@@ -25,6 +25,7 @@ from psycopg import sql  # noqa: E402
 
 from etl.db import connect  # noqa: E402
 from etl.errors import SegwiseError  # noqa: E402
+from etl.segment import report_time  # noqa: E402
 from etl.segment.frames import read_frame  # noqa: E402
 
 PLOT_SAMPLE = 50_000
@@ -150,6 +151,8 @@ def _render(conn: psycopg.Connection, run_id: int) -> str:
         parts.append(f"<h3>{html.escape(str(method))}</h3>")
         parts.append(_sizes(frame, str(method)))
         parts.append(_table(frame.drop(columns=["method"])))
+
+    parts += report_time.sections(conn, run_id, run["as_of_date"], _png, _table)
 
     models = conn.execute(
         "SELECT method, k, silhouette, stability_ari FROM segmentation.cluster_models "
