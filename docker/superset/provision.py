@@ -114,7 +114,7 @@ def main() -> int:
 
         marker = HOME / "segwise-missing-views"
         if missing:
-            charts = sorted(
+            broken = sorted(
                 yaml.safe_load(text)["slice_name"]
                 for path, text in contents.items()
                 if path.startswith("charts/")
@@ -124,16 +124,17 @@ def main() -> int:
             marker.write_text("\n".join(missing) + "\n", encoding="utf-8")
             print(
                 f"segwise-provision: ERROR: mart views missing in the warehouse: "
-                f"{', '.join(missing)}; these charts will show an error: {'; '.join(charts)}. "
+                f"{', '.join(missing)}; these charts will show an error: {'; '.join(broken)}. "
                 "Run `segwise db upgrade` with a segwise version that has them.",
                 file=sys.stderr,
                 flush=True,
             )
         else:
             marker.unlink(missing_ok=True)
+        charts = sum(p.startswith("charts/") for p in contents)
         log(
-            f"dashboard 'segwise' provisioned: {len(datasets)} datasets "
-            f"({len(missing)} missing views), {sum(p.startswith('charts/') for p in contents)} charts"
+            f"dashboard provisioned: {len(datasets)} datasets "
+            f"({len(missing)} missing), {charts} charts"
         )
     return 0
 

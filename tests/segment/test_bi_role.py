@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from etl import migrate
-from etl.segment import pipeline
+from etl.segment import bi, pipeline
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import small_warehouse
 
@@ -32,15 +32,7 @@ def _as_bi(url: str, query: str) -> list[tuple]:
         return conn.execute(query).fetchall()
 
 
-MART_VIEWS = [
-    "as_of",
-    "customer_segments",
-    "segment_profiles",
-    "runs",
-    "demographic_profiles",
-    "channel_profiles",
-    "segment_migrations",
-]
+MART_VIEWS = sorted(p.stem for p in bi.mart_view_files())  # one view per sql/mart file
 
 
 @pytest.mark.parametrize("view", MART_VIEWS)

@@ -86,7 +86,8 @@ def _columns(url: str, view: str) -> list[tuple[str, str, str | None]]:
     return _rows(
         url,
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), col_description(a.attrelid, "
-        "a.attnum) FROM pg_attribute AS a WHERE a.attrelid = format('mart.%%I', %s::text)::regclass "
+        "a.attnum) FROM pg_attribute AS a "
+        "WHERE a.attrelid = format('mart.%%I', %s::text)::regclass "
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         (view,),
     )
@@ -108,9 +109,8 @@ def test_the_bi_views_exist_and_have_rows(url):
 def test_every_view_and_column_is_commented(url):
     missing = []
     for view in _views(url):
-        if not _rows(url, "SELECT obj_description(%s::text::regclass, 'pg_class')", (f"mart.{view}",))[0][
-            0
-        ]:
+        query = "SELECT obj_description(%s::text::regclass, 'pg_class')"
+        if not _rows(url, query, (f"mart.{view}",))[0][0]:
             missing.append(view)
         missing += [f"{view}.{name}" for name, _, comment in _columns(url, view) if not comment]
     assert not missing, missing
