@@ -80,6 +80,9 @@ def bi_stack(
     shutil.copytree(ROOT / "docker" / "postgres", work / "docker" / "postgres")
     shutil.copytree(ROOT / "docker" / "superset", work / "docker" / "superset")
     (work / "data" / "inbox").mkdir(parents=True)
+    for out in ("reports", "exports"):  # written by the DAG as uid 50000
+        (work / out).mkdir()
+        (work / out).chmod(0o777)
     s = Stack(work, images)
     s.superset_port = _free_port()
     s.env.update(
