@@ -172,7 +172,7 @@ def test_run_stores_the_model_and_publishes_clv_columns(cdnow_url, tmp_path):
         assert {p[0] for p in profiles} == {"rfm", "clv"}
         for method in ("rfm", "clv"):
             total = sum(float(p[3]) for p in profiles if p[0] == method)
-            assert total == pytest.approx(sum(r[3] for r in rows), rel=1e-4)
+            assert total == pytest.approx(sum(float(r[3]) for r in rows), rel=1e-4)
             assert all(0 <= p[4] <= 1 for p in profiles if p[0] == method)
         comments = conn.execute(
             "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
