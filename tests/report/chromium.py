@@ -8,6 +8,7 @@ waits until the report says its charts are drawn, and takes a screenshot. Only t
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import re
@@ -69,7 +70,8 @@ class Chromium:
         if ws_url is None:
             self.close()
             raise RuntimeError("chromium did not start its DevTools endpoint")
-        self.ws = connect(ws_url, max_size=None, open_timeout=60)
+        self.stack = contextlib.ExitStack()
+        self.ws = self.stack.enter_context(connect(ws_url, max_size=None, open_timeout=60))
         self.ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
 
@@ -81,8 +83,8 @@ class Chromium:
 
     def close(self) -> None:
         try:
-            if getattr(self, "ws", None) is not None:
-                self.ws.close()
+            if getattr(self, "stack", None) is not None:
+                self.stack.close()
         finally:
             self.proc.terminate()
             try:
@@ -176,7 +178,7 @@ CHART_MARKS_JS = """
   id: el.id,
   svg: el.querySelectorAll('svg.main-svg').length,
   marks: el.querySelectorAll(
-    'g.trace path.point, g.trace .bars path, g.trace path.js-line, .heatmaplayer image, '
+    'g.trace path.point, g.trace.bars path, g.trace path.js-line, .heatmaplayer image, '
     + 'g.trace.heatmap image, .sankey-link, .sankey-node').length,
   title: (el.querySelector('.gtitle') || {}).textContent || ''
 })))()
