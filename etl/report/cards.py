@@ -30,6 +30,23 @@ def _mix(mixes: pd.DataFrame, segment: str, source: str) -> str:
     return "<br>".join(parts)
 
 
+UNKNOWN = "unknown"  # the category of products without one (mart.invoice_segment_category_lift)
+
+
+def _categories(data, seg: str, by_sales: object) -> tuple[str, str]:
+    """Top categories by lift; without categories in the data, the top products instead."""
+    lift = data.lift[(data.lift["segment"] == seg) & (data.lift["category"] != UNKNOWN)]
+    if not lift.empty:
+        pairs = zip(lift["category"], lift["lift"], strict=True)
+        return ", ".join(
+            f"{esc(str(c))} (lift {v:.2f})" for c, v in pairs
+        ), "Top categories by lift"
+    products = data.top_products[data.top_products["segment"] == seg]
+    if not products.empty and (by_sales is None or str(by_sales) in ("", UNKNOWN)):
+        return esc("; ".join(map(str, products["product"]))), "Top products by revenue"
+    return esc(str(by_sales or "n/a")), "Top categories by sales"
+
+
 def render(data, colors: dict[str, str]) -> str:  # data: ReportData
     run_id = int(data.run["run_id"])
     prof = data.profiles[data.profiles["method"] == data.method]
@@ -41,16 +58,7 @@ def render(data, colors: dict[str, str]) -> str:  # data: ReportData
     for row in now.itertuples(index=False):
         seg = str(row.segment)
         prev = before.loc[seg] if seg in before.index else None
-        lift = data.lift[data.lift["segment"] == seg]
-        if not lift.empty:
-            categories = ", ".join(
-                f"{esc(str(c))} (lift {v:.2f})"
-                for c, v in zip(lift["category"], lift["lift"], strict=True)
-            )
-            cat_label = "Top categories by lift"
-        else:
-            categories = esc(str(row.top_categories or "n/a"))
-            cat_label = "Top categories by sales"
+        categories, cat_label = _categories(data, seg, row.top_categories)
 
         def was(column: str, prev=prev):
             return None if prev is None else prev[column]

@@ -24,5 +24,5 @@ def render(data, charts: Charts) -> str:  # data: ReportData
             colors,
             f"{title} clusters: mean recency (days), orders, net revenue and order value",
         )
-        parts.append(charts.add(fig, 100 + 32 * len(mine)))
+        parts.append(charts.add(fig, 220 + 40 * len(mine)))
     return ("<h2>Cluster profiles</h2>" + "".join(parts)) if parts else ""

@@ -76,6 +76,7 @@ def render(data, charts: Charts, colors: dict[str, str], result: dict | str | No
                     colors,
                     f"p_alive (probability of buying again), by {data.method} segment",
                     "p_alive (0-1)",
+                    (0, 1),
                 )
             )
         )

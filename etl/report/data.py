@@ -32,6 +32,7 @@ class ReportData:
     migrations: pd.DataFrame
     mixes: pd.DataFrame
     lift: pd.DataFrame
+    top_products: pd.DataFrame
     clv_model: dict[str, Any] | None
     clv_bins: pd.DataFrame
     clv_quantiles: list[float] | None
@@ -136,6 +137,11 @@ def load(
         migrations=query(conn, "migrations", params),
         mixes=_numeric(query(conn, "mixes", params), "share", "index_vs_all"),
         lift=_numeric(query(conn, "category_lift", params), "lift", "segment_share"),
+        top_products=(
+            query(conn, "top_products", {"run_id": run_id})
+            if method == "rfm"
+            else pd.DataFrame(columns=["segment", "product", "rank_by_revenue"])
+        ),
         clv_model=dict(model) if model else None,
         clv_bins=clv_bins,
         clv_quantiles=quantiles,

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from etl.report.colors import with_alpha
+from etl.report.colors import NOT_SEGMENTS, with_alpha
 
 
 def rfm_grid(grid: pd.DataFrame) -> go.Figure:
@@ -92,7 +92,9 @@ def migration_sankey(moves: pd.DataFrame, colors: dict[str, str], title: str) ->
     """From (left) -> to (right) customers; '(new)' and '(gone)' are the edges of the base."""
     sources = sorted(moves["from_segment"].astype(str).unique())
     targets = sorted(moves["to_segment"].astype(str).unique())
-    labels = [f"{s} (before)" for s in sources] + [f"{t} (now)" for t in targets]
+    labels = [s if s in NOT_SEGMENTS else f"{s} (before)" for s in sources] + [
+        t if t in NOT_SEGMENTS else f"{t} (now)" for t in targets
+    ]
     node_colors = [colors.get(s, "#888") for s in sources] + [
         colors.get(t, "#888") for t in targets
     ]
@@ -144,7 +146,13 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def histogram(bins: pd.DataFrame, colors: dict[str, str], title: str, x_title: str) -> go.Figure:
+def histogram(
+    bins: pd.DataFrame,
+    colors: dict[str, str],
+    title: str,
+    x_title: str,
+    x_range: tuple[float, float] | None = None,
+) -> go.Figure:
     """Stacked per-segment histogram from SQL-made bins (bin, width, customers per segment)."""
     fig = go.Figure()
     for seg, rows in bins.groupby("segment", sort=True):
@@ -168,6 +176,8 @@ def histogram(bins: pd.DataFrame, colors: dict[str, str], title: str, x_title: s
         legend_title_text="segment",
         bargap=0,
     )
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
     return fig
 
 
@@ -235,7 +245,12 @@ def cluster_profiles(profiles: pd.DataFrame, colors: dict[str, str], title: str)
                 col=i,
             )
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(title=title, legend_title_text="cluster", barmode="group")
+    fig.update_layout(
+        title=title,
+        legend_title_text="cluster",
+        barmode="group",
+        legend={"orientation": "h", "y": -0.15},
+    )
     return fig
 
 
