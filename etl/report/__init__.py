@@ -119,6 +119,7 @@ def assemble(
         headline.render(data),
         cards.render(data, colors),
         rfm.render(data, charts),
+        history.kpis(data, charts),
         history.sizes(data, charts, colors),
         history.migrations(data, charts, colors),
         history.cohorts(data, charts),

@@ -37,6 +37,7 @@ class ReportData:
     clv_bins: pd.DataFrame
     clv_quantiles: list[float] | None
     cohorts: pd.DataFrame
+    kpis: pd.DataFrame
     cluster_models: pd.DataFrame
     feature_stats: pd.DataFrame
     quality: pd.DataFrame
@@ -82,6 +83,13 @@ def cohorts(conn: psycopg.Connection) -> pd.DataFrame:
         )
     frame = query(conn, "cohort_retention", {})
     return _numeric(frame, "retention_rate", "cohort_size")
+
+
+def monthly_kpis(conn: psycopg.Connection, as_of: dt.date) -> pd.DataFrame:
+    """Monthly KPIs from mart.monthly_kpis where the warehouse has that view."""
+    if not _has_view(conn, "mart.monthly_kpis"):
+        return pd.DataFrame(columns=["period_label", "net_revenue", "active_customers"])
+    return _numeric(query(conn, "monthly_kpis", {"as_of": as_of}), "net_revenue")
 
 
 def load(
@@ -146,6 +154,7 @@ def load(
         clv_bins=clv_bins,
         clv_quantiles=quantiles,
         cohorts=cohorts(conn),
+        kpis=monthly_kpis(conn, run["as_of_date"]),
         cluster_models=_numeric(models, "silhouette", "stability_ari"),
         feature_stats=_numeric(
             query(conn, "feature_stats", {"run_id": run_id}),

@@ -279,3 +279,27 @@ def monthly_bars(monthly: pd.DataFrame) -> go.Figure:
         legend_title_text="status",
     )
     return fig
+
+
+def kpi_trend(kpis: pd.DataFrame) -> go.Figure:
+    """Net revenue per month (bars) with active and new customers (lines, right axis)."""
+    x = kpis["period_label"].astype(str).tolist()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(x=x, y=kpis["net_revenue"].tolist(), name="net revenue", marker={"color": "#9ab"}),
+        secondary_y=False,
+    )
+    for column, name, color in (
+        ("active_customers", "active customers", "#1f77b4"),
+        ("new_customers", "new customers", "#2ca02c"),
+    ):
+        fig.add_trace(
+            go.Scatter(x=x, y=kpis[column].astype(int).tolist(), name=name, mode="lines+markers",
+                       line={"color": color}),
+            secondary_y=True,
+        )  # fmt: skip
+    fig.update_layout(title="Monthly net revenue and customers", legend_title_text="measure")
+    fig.update_xaxes(title_text="month")
+    fig.update_yaxes(title_text="net revenue", secondary_y=False)
+    fig.update_yaxes(title_text="customers", secondary_y=True)
+    return fig

@@ -23,6 +23,12 @@ def sizes(data, charts: Charts, colors: dict[str, str]) -> str:  # data: ReportD
     return f"<h2>Segment sizes over time</h2>{note}" + charts.add(fig)
 
 
+def kpis(data, charts: Charts) -> str:
+    if data.kpis.empty:
+        return ""
+    return "<h2>Monthly trend</h2>" + charts.add(figures.kpi_trend(data.kpis))
+
+
 def cohorts(data, charts: Charts) -> str:
     if data.cohorts.empty:
         return ""
