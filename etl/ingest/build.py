@@ -25,6 +25,7 @@ from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, from_document
 from etl.ingest.stage import drop_raw_tables
 from etl.ingest.tuning import memory_settings
 from etl.ingest.validate import RejectedTooMany
+from etl.segment import time_marts
 
 __all__ = ["RejectedTooMany", "build_batch", "build_warehouse", "memory_settings"]
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> 
                     return ledger.fetch(url, batch_id)
                 _check_staged_rows(conn, batch)
                 _build(conn, batch, progress)
+                time_marts.refresh(conn, [batch_id])  # the time marts' aggregates (0008_time)
                 rows_read = batch.rows_read()
                 batch.rule_counts["build_seconds"] = round(time.monotonic() - started)
                 ledger.set_status(

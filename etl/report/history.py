@@ -7,7 +7,7 @@ from mart.cohort_retention where the warehouse has it. Monthly KPI trends plug i
 from __future__ import annotations
 
 from etl.report import figures
-from etl.report.html import Charts, esc
+from etl.report.html import Charts, esc, table
 
 
 def sizes(data, charts: Charts, colors: dict[str, str]) -> str:  # data: ReportData
@@ -39,17 +39,15 @@ def migrations(data, charts: Charts, colors: dict[str, str]) -> str:
     moves = data.migrations
     if moves.empty:
         return (
-            "<h2>Moves since the previous run</h2><p class='note'>No earlier published run of "
+            "<h2>Migrations since the previous run</h2><p class='note'>No earlier published run of "
             f"{esc(data.method)} to compare with.</p>"
         )
     prev = moves["previous_as_of_date"].iloc[0]
     title = f"Customers moving between {data.method} segments, {prev} -> {data.run['as_of_date']}"
     moved = moves[moves["from_segment"] != moves["to_segment"]]
     top = moved.head(10)[["from_segment", "to_segment", "customers"]]
-    from etl.report.html import table  # noqa: PLC0415
-
     return (
-        "<h2>Moves since the previous run</h2>"
+        f"<h2>Migrations since the previous run ({esc(str(prev))})</h2>"
         + charts.add(figures.migration_sankey(moves, colors, title), 520)
         + "<h3>Biggest moves</h3>"
         + table(top.rename(columns={"from_segment": "from", "to_segment": "to"}), "{:,.0f}")

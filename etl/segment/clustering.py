@@ -17,7 +17,8 @@ Design (see docs/clustering.md):
   is fitted on at most ``ward_sample_size`` rows and everyone else joins the nearest sample-cluster
   centroid: memory stays bounded at millions of customers.
 - Clusters are renumbered 1..k by descending mean monetary (then size), named from their feature
-  levels against the population, and described in original units.
+  levels relative to the other clusters and the population (``cluster_levels``), and described in
+  original units. ``match_to_previous`` then carries ids over from the previous run's clusters.
 - Stability: adjusted Rand index between a fit on a random 70% of customers and the full fit,
   over that 70%.
 """
@@ -32,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from joblib import Memory
+from scipy.optimize import linear_sum_assignment
 from sklearn import config_context
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import (
@@ -57,8 +59,12 @@ DEFAULT_FEATURES: tuple[str, ...] = (
 N_INIT = 4
 STABILITY_FRACTION = 0.7
 WORKING_MEMORY_MB = 128
-# A cluster whose mean standardised value is beyond +-LEVEL_Z is "high"/"low" for that feature.
-LEVEL_Z = 0.5
+# Clusters whose means of a feature span less than this many standard deviations are not told
+# apart by it (every cluster is "mid" on it); see cluster_levels.
+MIN_SPREAD = 0.25
+# Centroids further apart than this (standard deviations) are not the same cluster from one run
+# to the next; see match_to_previous.
+MATCH_MAX_DISTANCE = 1.0
 # Words for (low, mid, high) values of each known feature; the first three named features make
 # the base name, later ones are added only to tell apart clusters that would share a name.
 LEVEL_WORDS: dict[str, tuple[str, str, str]] = {
@@ -453,8 +459,31 @@ def _describe(
     return labels_df, profile
 
 
-def _level(z: float) -> int:
-    return 2 if z > LEVEL_Z else 0 if z < -LEVEL_Z else 1
+def cluster_levels(z: pd.DataFrame) -> pd.DataFrame:
+    """0 (low), 1 (mid) or 2 (high) per cluster and feature, relative to the other clusters and
+    to the population.
+
+    ``z`` holds each cluster's mean standardised value (the population mean is 0). A cluster is
+    *high* on a feature when it is among the top ``max(1, round(k / 3))`` clusters by that mean
+    **and** above the population mean; *low* symmetrically; otherwise *mid*. When the clusters'
+    means of a feature span less than ``MIN_SPREAD`` standard deviations, the feature does not
+    tell them apart and every cluster is *mid* on it. So the cluster with the highest value is
+    always *high* unless the clusters do not differ, words never contradict the ordering of the
+    clusters, and near-identical clusters of two methods get the same words.
+    """
+    k = len(z)
+    ends = max(1, round(k / 3))
+    levels = pd.DataFrame(1, index=z.index, columns=z.columns, dtype="int64")
+    for column in z.columns:
+        values = z[column].astype("float64")
+        if values.max() - values.min() < MIN_SPREAD:
+            continue
+        from_top = values.rank(method="average", ascending=False) - 1
+        from_bottom = values.rank(method="average", ascending=True) - 1
+        high = (from_top < ends) & (values > 0)
+        low = (from_bottom < ends) & (values < 0)
+        levels[column] = 1 + high.astype("int64") - low.astype("int64")
+    return levels
 
 
 def _word(column: str, level: int) -> str:
@@ -467,7 +496,8 @@ def _word(column: str, level: int) -> str:
 def _names(z: pd.DataFrame, columns: list[str]) -> dict[int, str]:
     """Readable, unique names: three headline features, more only where names would clash."""
     ordered = [c for c in NAME_ORDER if c in columns] + [c for c in columns if c not in NAME_ORDER]
-    words = {cid: [_word(c, _level(z.at[cid, c])) for c in ordered] for cid in z.index}
+    levels = cluster_levels(z[ordered])
+    words = {cid: [_word(c, int(levels.at[cid, c])) for c in ordered] for cid in z.index}
     width = {cid: min(3, len(ordered)) for cid in z.index}
 
     def name(cid: int) -> str:
@@ -491,6 +521,71 @@ def _names(z: pd.DataFrame, columns: list[str]) -> dict[int, str]:
         seen[base] = seen.get(base, 0) + 1
         result[int(cid)] = base if seen[base] == 1 else f"{base} ({seen[base]})"
     return result
+
+
+def match_to_previous(
+    result: ClusterResult, previous: pd.DataFrame | None, max_distance: float = MATCH_MAX_DISTANCE
+) -> ClusterResult:
+    """Give each cluster the id of the previous run's cluster it continues, or flag it new.
+
+    Clusters are paired by their centroids (mean standardised features, the profile's ``z_``
+    columns) with the Hungarian algorithm (``scipy.optimize.linear_sum_assignment``, least total
+    Euclidean distance); a pair further apart than ``max_distance`` standard deviations is not
+    the same cluster. Matched clusters keep the previous id; the others take the smallest ids
+    left free and get ``is_new``. Names are always derived afresh from today's profile (a name
+    must describe the cluster), so a continued cluster keeps its name while its description
+    holds; ``previous_name`` shows a rename.
+    """
+    profile = result.profile.copy()
+    columns = [c[2:] for c in profile.columns if c.startswith("z_")]
+    current_ids = profile["cluster_id"].astype("int64").to_list()
+    mapping: dict[int, int] = {}
+    distance: dict[int, float] = {}
+    previous_name: dict[int, str] = {}
+    prev_columns = (
+        [] if previous is None or previous.empty
+        else [c[2:] for c in previous.columns if c.startswith("z_")]
+    )  # fmt: skip
+    if previous is not None and not previous.empty and sorted(prev_columns) == sorted(columns):
+        z_now = profile[[f"z_{c}" for c in columns]].to_numpy(dtype="float64")
+        z_before = previous[[f"z_{c}" for c in columns]].to_numpy(dtype="float64")
+        cost = np.sqrt(((z_now[:, None, :] - z_before[None, :, :]) ** 2).sum(axis=2))
+        rows, cols = linear_sum_assignment(cost)
+        prev_ids = previous["cluster_id"].astype("int64").to_list()
+        prev_names = previous["cluster_name"].astype(str).to_list()
+        for r, c in zip(rows, cols, strict=True):
+            if cost[r, c] <= max_distance:
+                mapping[current_ids[r]] = prev_ids[c]
+                distance[current_ids[r]] = float(cost[r, c])
+                previous_name[current_ids[r]] = prev_names[c]
+    free = (i for i in range(1, len(current_ids) + len(mapping) + 2) if i not in mapping.values())
+    for cid in current_ids:  # unmatched clusters, in today's order (by mean monetary)
+        if cid not in mapping:
+            mapping[cid] = next(free)
+    profile["previous_cluster_id"] = [mapping[c] if c in distance else None for c in current_ids]
+    profile["previous_name"] = [previous_name.get(c) for c in current_ids]
+    profile["match_distance"] = [distance.get(c, np.nan) for c in current_ids]
+    profile["is_new"] = [c not in distance for c in current_ids]
+    profile["cluster_id"] = [mapping[c] for c in current_ids]
+    profile = profile.sort_values("cluster_id", kind="stable").reset_index(drop=True)
+    labels = result.labels.copy()
+    labels["cluster_id"] = labels["cluster_id"].map(mapping).astype("int64")
+    params = {
+        **result.params,
+        "matching": {
+            "max_distance": float(max_distance),
+            "matched": int(len(distance)),
+            "new": int(len(current_ids) - len(distance)),
+        },
+    }
+    return ClusterResult(
+        labels=labels,
+        profile=profile,
+        k=result.k,
+        silhouette=result.silhouette,
+        stability_ari=result.stability_ari,
+        params=params,
+    )
 
 
 def _json_float(value: float) -> float | None:

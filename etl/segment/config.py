@@ -16,9 +16,19 @@ from typing import Any
 import yaml
 
 from etl.errors import ConfigurationError
+from etl.segment.lifecycle import check_rules as check_lifecycle_rules
 from etl.settings import memory_size
 
-METHODS = ("rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel", "clv")
+METHODS = (
+    "rfm",
+    "tiers",
+    "kmeans",
+    "hierarchical",
+    "demographic",
+    "channel",
+    "lifecycle",
+    "clv",
+)
 DEFAULT_METHODS = METHODS
 CLUSTER_METHODS = ("kmeans", "hierarchical")
 K_LIMITS = (2, 30)
@@ -114,6 +124,9 @@ DEFAULTS: dict[str, Any] = {
         "feature_columns": None,
         "seed": 42,
         "sample_size": 20000,
+        # clusters further apart than this (standard deviations) from every cluster of the
+        # previous run are new; the others keep the previous run's cluster id
+        "match_max_distance": 1.0,
     },
     # Predicted customer value (docs/clv.md): BG/NBD + Gamma-Gamma on purchase days.
     "clv": {
@@ -132,6 +145,13 @@ DEFAULTS: dict[str, Any] = {
             "Likely churned": "Win back once with a strong offer; then suppress from paid media.",
         },
     },
+    # Lifecycle stages (etl/segment/lifecycle.py, docs/segmentation.md), in days: new = first
+    # sale less than new_days ago; at risk / lapsed = last sale at_risk_days / lapsed_days or
+    # more ago; reactivated = last sale came after a gap of lapsed_days or more.
+    "lifecycle": {"new_days": 30, "at_risk_days": 90, "lapsed_days": 180},
+    # First month of the fiscal year (1 = calendar year; 9 = September); a fiscal year is named
+    # after the calendar year it ends in (mart.calendar, mart.monthly_kpis).
+    "fiscal_year_start_month": 1,
     "use_cases": DEFAULT_USE_CASES,
     "lock_timeout_minutes": 120,
     # Customer-level rows are kept for this many most recent published dates (null = all);
@@ -195,6 +215,10 @@ def resolve(
     _check_clustering(cfg["clustering"])
     _check_clv(cfg["clv"])
     cfg["use_cases"] = _use_cases(overrides.get("use_cases"))
+    check_lifecycle_rules(cfg["lifecycle"])
+    fy = cfg["fiscal_year_start_month"]
+    if not isinstance(fy, int) or isinstance(fy, bool) or not 1 <= fy <= 12:
+        raise ConfigurationError(f"fiscal_year_start_month = {fy!r}: a month number 1-12")
     memory_size(cfg["work_mem"], "work_mem = ")
     keep = cfg["keep_customer_rows_for_dates"]
     if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
@@ -359,6 +383,11 @@ def _check_clustering(cl: dict[str, Any]) -> None:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols)
     ):
         raise ConfigurationError("clustering.feature_columns must be a list of column names")
+    distance = cl.get("match_max_distance")
+    if not isinstance(distance, int | float) or isinstance(distance, bool) or distance < 0:
+        raise ConfigurationError(
+            f"clustering.match_max_distance = {distance!r}: a number of standard deviations >= 0"
+        )
 
 
 def _check_clv(c: dict[str, Any]) -> None:

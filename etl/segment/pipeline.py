@@ -30,7 +30,7 @@ from etl.db import connect, local_settings, transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
 from etl.segment import config as seg_config
-from etl.segment import runs
+from etl.segment import lifecycle, runs, time_marts
 from etl.segment.frames import copy_frame, read_frame
 from etl.segment.rfm import rfm_segments
 from etl.segment.tiers import size_tiers
@@ -207,6 +207,11 @@ def build_features(url: str, run_id: int) -> int:
                 (run_id,),
             )
         p = {"run_id": run_id, "as_of": as_of, "window_start": window_start}
+        # the time marts' aggregates: batches loaded without the build's refresh, and this
+        # run's fiscal year setting
+        time_marts.refresh(
+            conn, fiscal_year_start_month=run["params"].get("fiscal_year_start_month")
+        )
         conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_categories")
         # One sort, two streaming aggregates (see the SQL); hash aggregation back afterwards.
         with local_settings(conn, {"enable_hashagg": "off"}):
@@ -274,6 +279,9 @@ def run_method(url: str, run_id: int, method: str) -> int:
                 read_sql(f"segmentation/segments_{method}.sql"),
                 {"run_id": run_id, "as_of": run["as_of_date"]},
             )
+        elif method == "lifecycle":
+            rules = cfg.get("lifecycle", seg_config.DEFAULTS["lifecycle"])
+            metrics = {"monthly": lifecycle.label(conn, run_id, run["as_of_date"], rules)}
         else:
             labels, metrics = _compute(conn, run_id, method, cfg, run["as_of_date"])
             copy_frame(conn, ("segmentation", "customer_segments"), labels, SEGMENT_COLUMNS)
@@ -341,7 +349,7 @@ def _compute(
 def _cluster(
     conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from etl.segment.clustering import fit_clusters  # its own module, docs/clustering.md
+    from etl.segment.clustering import MATCH_MAX_DISTANCE, fit_clusters, match_to_previous
 
     cl = cfg["clustering"]
     feats = read_features(conn, run_id)
@@ -353,6 +361,11 @@ def _cluster(
         feature_columns=cl["feature_columns"],
         seed=cl["seed"],
         sample_size=cl["sample_size"],
+    )
+    result = match_to_previous(
+        result,
+        _previous_clusters(conn, run_id, method),
+        cl.get("match_max_distance", MATCH_MAX_DISTANCE),
     )
     labels = result.labels
     out = pd.DataFrame(
@@ -384,6 +397,19 @@ def _cluster(
         ),
     )
     return out, metrics
+
+
+def _previous_clusters(conn: psycopg.Connection, run_id: int, method: str) -> pd.DataFrame | None:
+    """The cluster profile of the latest published run up to this run's date (ids to keep)."""
+    row = conn.execute(
+        "SELECT m.profile FROM segmentation.cluster_models m "
+        "JOIN segmentation.runs p ON p.run_id = m.run_id "
+        "JOIN segmentation.runs r ON r.run_id = %s "
+        "WHERE m.method = %s AND p.status = 'published' AND p.as_of_date <= r.as_of_date "
+        "ORDER BY p.as_of_date DESC, p.run_id DESC LIMIT 1",
+        (run_id, method),
+    ).fetchone()
+    return pd.DataFrame(row[0]) if row and row[0] else None
 
 
 def _finite(value: Any) -> float | None:

@@ -1,7 +1,7 @@
 """Customer-level ("customer personality") clustering results.
 
 Revision ID: 0009_use_cases
-Revises: 0007_clv
+Revises: 0008_time
 Create Date: 2026-11-24
 
 Customer-level input (one row per customer, no order lines) is clustered by
@@ -13,7 +13,7 @@ views read the latest row of ``personality_runs``.
 from alembic import op
 
 revision = "0009_use_cases"
-down_revision = "0007_clv"
+down_revision = "0008_time"
 branch_labels = None
 depends_on = None
 

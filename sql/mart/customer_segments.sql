@@ -43,7 +43,8 @@ SELECT
     clv.segment AS clv_segment,
     (clv.scores ->> 'p_alive')::double precision AS p_alive,
     (clv.scores ->> 'expected_purchases_90d')::double precision AS expected_purchases_90d,
-    (clv.scores ->> 'predicted_clv_12m')::double precision AS predicted_clv_12m
+    (clv.scores ->> 'predicted_clv_12m')::double precision AS predicted_clv_12m,
+    lc.segment AS lifecycle_stage
 FROM mart.as_of AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
 LEFT JOIN segmentation.customer_segments AS rfm
@@ -60,6 +61,8 @@ LEFT JOIN segmentation.customer_segments AS ch
     ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id
 LEFT JOIN segmentation.customer_segments AS clv
     ON clv.run_id = l.run_id AND clv.method = 'clv' AND clv.customer_id = f.customer_id;
+LEFT JOIN segmentation.customer_segments AS lc
+    ON lc.run_id = l.run_id AND lc.method = 'lifecycle' AND lc.customer_id = f.customer_id;
 
 COMMENT ON VIEW mart.customer_segments IS
     'One row per customer (with at least one sale by the as-of date) of the latest published '
@@ -131,3 +134,6 @@ COMMENT ON COLUMN mart.customer_segments.expected_purchases_90d IS
 COMMENT ON COLUMN mart.customer_segments.predicted_clv_12m IS
     'Predicted value of the next 12 months: expected purchases x expected spend per purchase '
     '(Gamma-Gamma, net of the customer''s return rate) x margin, discounted monthly.';
+COMMENT ON COLUMN mart.customer_segments.lifecycle_stage IS
+    'Lifecycle stage at the as-of date: new, active, reactivated, at risk or lapsed (rules in '
+    'the run''s lifecycle settings).';

@@ -22,6 +22,7 @@ SAMPLES = {
     "food_delivery": DATA / "food_delivery",
     "instacart": DATA / "instacart",
     "segwise": DATA / "segwise",
+    "customer_personality": DATA / "customer_personality" / "marketing_campaign.csv",
 }
 
 

@@ -12,7 +12,14 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
 
 from etl.errors import SegwiseError
-from etl.segment.clustering import _silhouettes, fit_clusters
+from etl.segment.clustering import (
+    MIN_SPREAD,
+    _names,
+    _silhouettes,
+    cluster_levels,
+    fit_clusters,
+    match_to_previous,
+)
 
 FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"]
 NAME_WORD = re.compile(r"^[A-Za-z][a-z-]*( [a-z-]+)*( \(\d+\))?$")
@@ -112,17 +119,12 @@ def test_names_are_unique_readable_and_follow_the_profile(four_blobs: pd.DataFra
     # ids are ordered by mean monetary, highest first
     assert result.profile["mean_monetary"].is_monotonic_decreasing
     assert list(result.profile["cluster_id"]) == [1, 2, 3, 4]
-    # the name's words agree with the cluster's standardised levels
-    for row in result.profile.itertuples():
-        words = row.cluster_name.lower()
-        if row.z_monetary > 0.5:
-            assert words.startswith("high-value")
-        if row.z_monetary < -0.5:
-            assert words.startswith("low-spend")
-        if row.z_recency_days > 0.5:
-            assert "lapsed" in words
-        if row.z_recency_days < -0.5:
-            assert "recent" in words
+    # the name's words agree with the clusters' order: the top spender is high-value, the
+    # most recent group is recent, the least recent is lapsed
+    by = result.profile.set_index("cluster_id")
+    assert by.loc[by["z_monetary"].idxmax(), "cluster_name"].lower().startswith("high-value")
+    assert "recent" in by.loc[by["z_recency_days"].idxmin(), "cluster_name"].lower()
+    assert "lapsed" in by.loc[by["z_recency_days"].idxmax(), "cluster_name"].lower()
     # labels carry the same names as the profile
     named = result.labels.drop_duplicates("cluster_id").set_index("cluster_id")["cluster_name"]
     assert named.to_dict() == result.profile.set_index("cluster_id")["cluster_name"].to_dict()
@@ -291,3 +293,102 @@ def test_kmeans_on_real_online_retail_customers(online_retail_path) -> None:  # 
     top = result.labels.loc[result.labels["cluster_id"] == 1, "customer_id"]
     top_mean = features.set_index("customer_id").loc[top, "monetary"].mean()
     assert top_mean == pytest.approx(result.profile.iloc[0]["mean_monetary"])
+
+
+# --------------------------------------------------------------------- names tell the truth
+
+
+def _z(**columns: list[float]) -> pd.DataFrame:
+    frame = pd.DataFrame(columns)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+def test_the_most_recent_cluster_is_never_lapsed_or_cooling() -> None:
+    """Every recency mean within +-0.5 sd: the old fixed cut called all three "cooling"."""
+    z = _z(monetary=[0.9, 0.0, -0.8], frequency=[0.4, 0.1, -0.3], recency_days=[-0.3, 0.1, 0.4])
+    names = _names(z, list(z.columns))
+    assert names[1].endswith("recent"), names
+    assert names[3].endswith("lapsed"), names
+
+
+def test_near_identical_clusters_of_two_methods_get_the_same_words() -> None:
+    """k-means and Ward find nearly the same groups; 0.49 vs 0.51 sd flipped the old words."""
+    kmeans = _z(monetary=[1.2, 0.2, -0.9], frequency=[0.49, -0.1, -0.4], recency_days=[-1, 0, 1])
+    ward = _z(monetary=[1.19, 0.21, -0.9], frequency=[0.51, -0.1, -0.41], recency_days=[-1, 0, 1])
+    assert _names(kmeans, list(kmeans.columns)) == _names(ward, list(ward.columns))
+
+
+def test_levels_follow_the_order_of_the_clusters_and_the_population() -> None:
+    """On random cluster profiles: levels never contradict the ordering of the clusters, high
+    means above the population mean, low below, and the extreme clusters always get the extreme
+    words unless the clusters do not differ on that feature."""
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        k = int(rng.integers(2, 9))
+        sizes = rng.integers(1, 100, k)
+        values = rng.normal(0, rng.choice([0.05, 0.4, 1.5]), k)
+        values -= np.average(values, weights=sizes)  # cluster means average to the population's
+        z = _z(recency_days=list(values))
+        level = cluster_levels(z)["recency_days"]
+        order = np.argsort(values)
+        assert (np.diff(level.to_numpy()[order]) >= 0).all(), (values, level.to_list())
+        assert (values[level.to_numpy() == 2] > 0).all()
+        assert (values[level.to_numpy() == 0] < 0).all()
+        if values.max() - values.min() >= MIN_SPREAD:
+            assert level.iloc[int(np.argmin(values))] == 0  # the most recent is "recent"
+            assert level.iloc[int(np.argmax(values))] == 2
+        else:
+            assert (level == 1).all()
+
+
+def test_kmeans_and_ward_name_the_same_groups_alike() -> None:
+    frame = blobs(n=900, centers=3, seed=12, std=0.3)
+    names = {}
+    for method in ("kmeans", "hierarchical"):
+        result = fit_clusters(frame, method=method, k=3, ward_sample_size=900)
+        merged = result.labels.merge(frame[["customer_id", "truth"]], on="customer_id")
+        names[method] = merged.groupby("truth")["cluster_name"].agg(lambda s: s.mode()[0])
+    assert names["kmeans"].to_dict() == names["hierarchical"].to_dict()
+
+
+# ------------------------------------------------------------ matching to the previous run
+
+
+def test_matching_keeps_ids_of_the_previous_run() -> None:
+    frame = blobs(n=800, centers=4, seed=21)
+    first = fit_clusters(frame, method="kmeans", k=4, seed=1)
+    # the previous run numbered the same clusters differently
+    previous = first.profile.copy()
+    previous["cluster_id"] = previous["cluster_id"].map({1: 7, 2: 3, 3: 9, 4: 1})
+    again = match_to_previous(fit_clusters(frame, method="kmeans", k=4, seed=5), previous)
+    assert not again.profile["is_new"].any()
+    joined = again.labels.merge(first.labels, on="customer_id", suffixes=("", "_first"))
+    expected = joined["cluster_id_first"].map({1: 7, 2: 3, 3: 9, 4: 1})
+    assert (joined["cluster_id"] == expected).all()
+    assert (again.profile["previous_name"] == again.profile["cluster_name"]).all()
+
+
+def test_a_cluster_without_a_near_predecessor_is_new() -> None:
+    frame = blobs(n=1000, centers=4, seed=3, std=0.2)
+    old = frame[frame["truth"] != 3]
+    before = match_to_previous(fit_clusters(old, method="kmeans", k=3, seed=2), None)
+    assert before.profile["is_new"].all() and list(before.profile["cluster_id"]) == [1, 2, 3]
+    now = match_to_previous(fit_clusters(frame, method="kmeans", k=4, seed=2), before.profile)
+    merged = now.labels.merge(frame[["customer_id", "truth"]], on="customer_id")
+    new_cluster = merged.loc[merged["truth"] == 3, "cluster_id"].mode()[0]
+    flags = now.profile.set_index("cluster_id")
+    assert flags.loc[new_cluster, "is_new"] and new_cluster == 4
+    assert not flags.drop(index=new_cluster)["is_new"].any()
+    # the three continuing groups keep the ids they had
+    old_ids = before.labels.merge(frame[["customer_id", "truth"]], on="customer_id")
+    for truth in (0, 1, 2):
+        assert (
+            merged.loc[merged["truth"] == truth, "cluster_id"].mode()[0]
+            == old_ids.loc[old_ids["truth"] == truth, "cluster_id"].mode()[0]
+        )
+    # a looser threshold is still a threshold: with 0 every pair is too far apart
+    strict = match_to_previous(
+        fit_clusters(frame, method="kmeans", k=4, seed=2), before.profile, max_distance=0.0
+    )
+    assert strict.profile["is_new"].all()

@@ -1,0 +1,20 @@
+-- fixed SQL: run as is by etl.segment.time_marts.refresh
+-- Customers of the touched orders whose first sale date changed (or who are new): old and new
+-- first date. Reads pg_temp.segwise_touched_orders; fills pg_temp.segwise_first_changes; run by
+-- etl.segment.time_marts.refresh (fixed SQL).
+CREATE TEMP TABLE segwise_first_changes ON COMMIT DROP AS
+WITH customers AS (
+    SELECT DISTINCT customer_id FROM segwise_touched_orders WHERE customer_id IS NOT NULL
+),
+current_first AS (
+    -- each customer's earliest sale, through the (customer_id, order_date) index
+    SELECT c.customer_id, (
+        SELECT min(o.order_date) FROM warehouse.fact_order AS o
+        WHERE o.customer_id = c.customer_id AND o.n_sale_lines > 0
+    ) AS first_date
+    FROM customers AS c
+)
+SELECT n.customer_id, f.first_date AS old_first, n.first_date AS new_first
+FROM current_first AS n
+LEFT JOIN segmentation.customer_first_sale AS f ON f.customer_id = n.customer_id
+WHERE n.first_date IS DISTINCT FROM f.first_date;
