@@ -22,7 +22,12 @@ from tests.conftest import REPO_ROOT, create_database, drop_database
 from tests.report.chromium import CHART_MARKS_JS, Chromium
 
 EARLIER, AS_OF = dt.date(2011, 9, 30), dt.date(2011, 12, 9)
-METHODS = ["rfm", "tiers", "kmeans", "clv"]
+METHODS = ["rfm", "tiers", "kmeans", "clv", "lifecycle"]
+
+KPIS_JS = """
+(() => Object.fromEntries(Array.from(document.querySelectorAll('.kpi[data-kpi]')).map(
+  k => [k.getAttribute('data-kpi'), k.querySelector('.value').textContent.trim()])))()
+"""
 
 CARDS_JS = """
 (() => Array.from(document.querySelectorAll('.card[data-segment]')).map(c => {
@@ -63,6 +68,7 @@ def test_report_in_chromium(retail_two_runs, report_file, tmp_path):
         assert math.isfinite(seconds), "the page never said its charts were drawn"
         charts = browser.evaluate(session, CHART_MARKS_JS)
         cards = browser.evaluate(session, CARDS_JS)
+        kpis = browser.evaluate(session, KPIS_JS)
         shot = browser.screenshot(session, tmp_path / "report.png")
         log = browser.page_log()
     artifacts = REPO_ROOT / "test-artifacts"
@@ -93,6 +99,14 @@ def test_report_in_chromium(retail_two_runs, report_file, tmp_path):
                 "FROM mart.invoice_segment_top_products WHERE rank_by_revenue = 1"
             ).fetchall()
         )
+        headline = conn.execute(
+            "SELECT count(*), round(sum(monetary)), count(*) FILTER (WHERE lifecycle_stage = "
+            "'active'), count(*) FILTER (WHERE lifecycle_stage = 'new'), count(*) FILTER (WHERE "
+            "lifecycle_stage = 'lapsed'), round(sum(predicted_clv_12m)) "
+            "FROM mart.customer_segments"
+        ).fetchone()
+    keys = ("customers", "revenue", "active", "new", "lapsed", "predicted_value")
+    assert kpis == {k: f"{int(v):,}" for k, v in zip(keys, headline, strict=True)}
     assert sorted(c["segment"] for c in cards) == sorted(r[0] for r in mart)
     by_segment = {c["segment"]: c for c in cards}
     for segment, customers, revenue, customer_share, revenue_share, frequency in mart:
