@@ -60,7 +60,7 @@ LEFT JOIN segmentation.customer_segments AS demo
 LEFT JOIN segmentation.customer_segments AS ch
     ON ch.run_id = l.run_id AND ch.method = 'channel' AND ch.customer_id = f.customer_id
 LEFT JOIN segmentation.customer_segments AS clv
-    ON clv.run_id = l.run_id AND clv.method = 'clv' AND clv.customer_id = f.customer_id;
+    ON clv.run_id = l.run_id AND clv.method = 'clv' AND clv.customer_id = f.customer_id
 LEFT JOIN segmentation.customer_segments AS lc
     ON lc.run_id = l.run_id AND lc.method = 'lifecycle' AND lc.customer_id = f.customer_id;
 
