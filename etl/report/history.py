@@ -26,7 +26,7 @@ def sizes(data, charts: Charts, colors: dict[str, str]) -> str:  # data: ReportD
 def kpis(data, charts: Charts) -> str:
     if data.kpis.empty:
         return ""
-    return "<h2>Monthly trend</h2>" + charts.add(figures.kpi_trend(data.kpis))
+    return "<h2>Monthly KPIs</h2>" + charts.add(figures.kpi_trend(data.kpis))
 
 
 def cohorts(data, charts: Charts) -> str:
