@@ -301,5 +301,6 @@ def kpi_trend(kpis: pd.DataFrame) -> go.Figure:
     fig.update_layout(title="Monthly net revenue and customers", legend_title_text="measure")
     fig.update_xaxes(title_text="month")
     fig.update_yaxes(title_text="net revenue", secondary_y=False)
-    fig.update_yaxes(title_text="customers", secondary_y=True)
+    fig.update_yaxes(title_text="customers", secondary_y=True, rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero", secondary_y=False)
     return fig
