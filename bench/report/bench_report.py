@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--methods", default="rfm,tiers,kmeans,clv")
     ap.add_argument("--reuse", metavar="URL", help="a warehouse with both runs already made")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    ap.add_argument("--report", metavar="PATH", help="open this report again (with --reuse)")
     args = ap.parse_args()
     load = os.getloadavg()
     url = args.reuse or create_database("segwise_bench_report")
@@ -57,12 +58,15 @@ def main() -> None:
                 t = time.perf_counter()
                 pipeline.run_all(url, as_of, methods=methods, trigger="test")
                 timings[f"run_{as_of}_s"] = time.perf_counter() - t
-        out = Path(tempfile.mkdtemp(prefix="segwise-bench-report-")) / "report.html"
-        from etl.report import resolve_run  # noqa: PLC0415
+        if args.report:
+            out = Path(args.report)
+        else:
+            out = Path(tempfile.mkdtemp(prefix="segwise-bench-report-")) / "report.html"
+            from etl.report import resolve_run  # noqa: PLC0415
 
-        t = time.perf_counter()
-        write_report(url, resolve_run(url), out)
-        timings["write_report_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            write_report(url, resolve_run(url), out)
+            timings["write_report_s"] = time.perf_counter() - t
         opens = []
         with Chromium() as browser:
             for _ in range(args.opens):
