@@ -10,6 +10,7 @@ role statement tolerates the role already existing or being created concurrently
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,31 @@ END $$;
 """
 
 
+# Comments and string literals (COMMENTs name other views) do not make a dependency.
+_SQL_NOISE = re.compile(r"--[^\n]*|'(?:[^']|'')*'")
+
+
 def mart_view_files() -> list[Path]:
-    """``sql/mart/<view>.sql``, one view per file, named after the file."""
-    return sorted((sql_dir() / "mart").glob("*.sql"))
+    """``sql/mart/<view>.sql``, one view per file, named after the file; a view after the mart
+    views it reads (``mart.<name>`` in its text), else by name."""
+    files = sorted((sql_dir() / "mart").glob("*.sql"))
+    by_name = {p.stem: p for p in files}
+    ordered: list[Path] = []
+    seen: set[str] = set()
+
+    def visit(path: Path, stack: tuple[str, ...]) -> None:
+        if path.stem in seen or path.stem in stack:
+            return
+        code = _SQL_NOISE.sub(" ", path.read_text(encoding="utf-8"))
+        for name in sorted(set(re.findall(r"\bmart\.(\w+)", code)) - {path.stem}):
+            if name in by_name:
+                visit(by_name[name], (*stack, path.stem))
+        seen.add(path.stem)
+        ordered.append(path)
+
+    for path in files:
+        visit(path, ())
+    return ordered
 
 
 def _pg(conn: Any) -> psycopg.Connection:
@@ -157,7 +180,9 @@ def drop_bi_layer(conn: Any) -> None:
 def _apply_view(pg: psycopg.Connection, path: Path) -> bool:
     """CREATE OR REPLACE keeps grants and dependants; a changed column list needs drop+create.
 
-    False (nothing applied) when the view reads a relation or function that does not exist yet.
+    The drop cascades to mart views reading this one; they come later in ``mart_view_files``
+    order and are created again in the same transaction. False (nothing applied) when the view
+    reads a relation or function that does not exist yet.
     """
     text = path.read_text(encoding="utf-8")
     pg.execute("SAVEPOINT segwise_view")
@@ -174,7 +199,9 @@ def _apply_view(pg: psycopg.Connection, path: Path) -> bool:
         return False
     except psycopg.errors.InvalidTableDefinition:
         pg.execute("ROLLBACK TO SAVEPOINT segwise_view")
-        pg.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("mart", path.stem)))
+        pg.execute(
+            sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(sql.Identifier("mart", path.stem))
+        )
         pg.execute(text)
     pg.execute("RELEASE SAVEPOINT segwise_view")
     return True

@@ -80,6 +80,56 @@ COMMENT ON TABLE segmentation.kpi_state IS
     'One row: the fiscal year''s first month the fiscal rows were computed with, and the '
     'batches already counted.';
 INSERT INTO segmentation.kpi_state DEFAULT VALUES;
+COMMENT ON COLUMN segmentation.customer_first_sale.customer_id IS
+    'The customer (warehouse.dim_customer).';
+COMMENT ON COLUMN segmentation.customer_first_sale.first_date IS
+    'Date of the customers first sale: the cohort and the month they count as new.';
+COMMENT ON COLUMN segmentation.customer_months.customer_id IS
+    'The customer (warehouse.dim_customer).';
+COMMENT ON COLUMN segmentation.customer_months.month IS
+    'First day of a calendar month in which the customer had a sale order.';
+COMMENT ON COLUMN segmentation.kpi_periods.grain IS
+    'month or fiscal_year.';
+COMMENT ON COLUMN segmentation.kpi_periods.period_start IS
+    'First day of the month or fiscal year.';
+COMMENT ON COLUMN segmentation.kpi_periods.period_next IS
+    'First day of the next period (the period is [period_start, period_next)).';
+COMMENT ON COLUMN segmentation.kpi_periods.dimension IS
+    'Breakdown: all, channel, platform, market, region, country or category.';
+COMMENT ON COLUMN segmentation.kpi_periods.dimension_value IS
+    'The breakdowns value (all for the total; unknown where the data have none).';
+COMMENT ON COLUMN segmentation.kpi_periods.gross_revenue IS
+    'Sales (sale lines) in the period, before returns.';
+COMMENT ON COLUMN segmentation.kpi_periods.returns_value IS
+    'Value of returns and cancellations dated in the period (positive).';
+COMMENT ON COLUMN segmentation.kpi_periods.cost_amount IS
+    'Cost of the sale lines where the data carry costs; NULL otherwise.';
+COMMENT ON COLUMN segmentation.kpi_periods.orders IS
+    'Orders with at least one sale line.';
+COMMENT ON COLUMN segmentation.kpi_periods.placed_orders IS
+    'Orders placed (any order that is not wholly a cancellation).';
+COMMENT ON COLUMN segmentation.kpi_periods.cancelled_orders IS
+    'Orders that are wholly returns or cancellations.';
+COMMENT ON COLUMN segmentation.kpi_periods.active_customers IS
+    'Distinct customers with a sale in the period (NULL for fiscal-year breakdowns).';
+COMMENT ON COLUMN segmentation.kpi_periods.new_customers IS
+    'Customers whose first sale falls in the period.';
+COMMENT ON COLUMN segmentation.cohort_cells.cohort_month IS
+    'First day of the acquisition month (month of the first sale).';
+COMMENT ON COLUMN segmentation.cohort_cells.activity_month IS
+    'First day of the month the cohorts customers bought in.';
+COMMENT ON COLUMN segmentation.cohort_cells.active_customers IS
+    'Customers of the cohort with a sale in activity_month.';
+COMMENT ON COLUMN segmentation.cohort_cells.revenue IS
+    'Net revenue of the cohorts customers in activity_month.';
+COMMENT ON COLUMN segmentation.kpi_state.one IS
+    'Always true: the table holds one row.';
+COMMENT ON COLUMN segmentation.kpi_state.fiscal_year_start_month IS
+    'First month of the fiscal year the fiscal rows were computed with (1-12).';
+COMMENT ON COLUMN segmentation.kpi_state.refreshed_batches IS
+    'Load batches already counted in the aggregates.';
+COMMENT ON COLUMN segmentation.kpi_state.refreshed_at IS
+    'When the aggregates were last refreshed.';
 """
 
 DOWNGRADE = """

@@ -7,21 +7,24 @@ SELECT
     l.run_id,
     f.recency_days,
     f.frequency,
-    f.monetary,
-    f.gross_revenue,
-    f.avg_order_value,
+    round(f.monetary, 2) AS monetary,
+    round(f.gross_revenue, 2) AS gross_revenue,
+    round(f.avg_order_value, 2) AS avg_order_value,
     f.first_order_date,
     f.last_order_date,
     f.tenure_days,
     f.mean_days_between_orders,
     f.distinct_products,
     f.distinct_categories,
-    f.return_rate,
+    -- A share of sales, so at most 1: returns beyond the sales (of goods bought before the
+    -- data start) count up to the sales value; returns_value keeps the full amount.
+    (least(f.returns_value, f.gross_revenue) / nullif(f.gross_revenue, 0))::double precision
+        AS return_rate,
     f.top_categories,
     f.preferred_weekday,
     f.preferred_hour,
-    f.main_channel,
-    f.main_region,
+    coalesce(f.main_channel, 'unknown') AS main_channel,
+    coalesce(f.main_region, 'unknown') AS main_region,
     (rfm.scores ->> 'r')::smallint AS r_score,
     (rfm.scores ->> 'f')::smallint AS f_score,
     (rfm.scores ->> 'm')::smallint AS m_score,
@@ -35,15 +38,20 @@ SELECT
     hc.segment_id AS hierarchical_cluster_id,
     hc.segment AS hierarchical_cluster_name,
     demo.segment AS demographic_segment,
-    demo.scores ->> 'age_band' AS age_band,
-    demo.scores ->> 'income_band' AS income_band,
-    demo.scores ->> 'gender' AS gender,
-    demo.scores ->> 'family_status' AS family_status,
+    CASE WHEN demo.segment IS NOT NULL
+        THEN coalesce(demo.scores ->> 'age_band', 'unknown') END AS age_band,
+    CASE WHEN demo.segment IS NOT NULL
+        THEN coalesce(demo.scores ->> 'income_band', 'unknown') END AS income_band,
+    CASE WHEN demo.segment IS NOT NULL
+        THEN coalesce(demo.scores ->> 'gender', 'unknown') END AS gender,
+    CASE WHEN demo.segment IS NOT NULL
+        THEN coalesce(demo.scores ->> 'family_status', 'unknown') END AS family_status,
     ch.segment AS channel_segment,
     clv.segment AS clv_segment,
     (clv.scores ->> 'p_alive')::double precision AS p_alive,
     (clv.scores ->> 'expected_purchases_90d')::double precision AS expected_purchases_90d,
-    (clv.scores ->> 'predicted_clv_12m')::double precision AS predicted_clv_12m,
+    round((clv.scores ->> 'predicted_clv_12m')::numeric, 2) AS predicted_clv_12m,
+    round(f.returns_value, 2) AS returns_value,
     lc.segment AS lifecycle_stage
 FROM mart.as_of AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
@@ -87,16 +95,19 @@ COMMENT ON COLUMN mart.customer_segments.distinct_products IS 'Distinct products
 COMMENT ON COLUMN mart.customer_segments.distinct_categories IS
     'Distinct top-level product categories bought.';
 COMMENT ON COLUMN mart.customer_segments.return_rate IS
-    'Value returned / gross sales (0 = nothing returned).';
+    'Share of gross sales returned, 0-1 (0 = nothing returned): least(returns_value, '
+    'gross_revenue) / gross_revenue; returns beyond the sales count up to the sales value.';
 COMMENT ON COLUMN mart.customer_segments.top_categories IS
     'Up to three top-level categories by gross sales, biggest first.';
 COMMENT ON COLUMN mart.customer_segments.preferred_weekday IS
     'ISO weekday (1 = Monday .. 7 = Sunday) with most sale orders.';
 COMMENT ON COLUMN mart.customer_segments.preferred_hour IS 'Hour of day (0-23) with most sale orders.';
 COMMENT ON COLUMN mart.customer_segments.main_channel IS
-    'Channel of most of the customer''s orders with a sale (ties: first alphabetically).';
+    'Channel of most of the customer''s orders with a sale (ties: first alphabetically); '
+    '''unknown'' where the data have none.';
 COMMENT ON COLUMN mart.customer_segments.main_region IS
-    'Region of most of the customer''s orders with a sale (ties: first alphabetically).';
+    'Region of most of the customer''s orders with a sale (ties: first alphabetically); '
+    '''unknown'' where the data have none.';
 COMMENT ON COLUMN mart.customer_segments.r_score IS
     'Recency quintile score 1-5, 5 = most recent; equal values always share a score.';
 COMMENT ON COLUMN mart.customer_segments.f_score IS 'Frequency quintile score 1-5, 5 = most orders.';
@@ -116,10 +127,12 @@ COMMENT ON COLUMN mart.customer_segments.hierarchical_cluster_name IS
     'Readable hierarchical cluster name.';
 COMMENT ON COLUMN mart.customer_segments.demographic_segment IS
     'Demographic label (age band and gender); ''unknown'' parts where data are missing.';
-COMMENT ON COLUMN mart.customer_segments.age_band IS 'Age band at the as-of date.';
-COMMENT ON COLUMN mart.customer_segments.income_band IS 'Income band.';
-COMMENT ON COLUMN mart.customer_segments.gender IS 'Gender as recorded.';
-COMMENT ON COLUMN mart.customer_segments.family_status IS 'Family status as recorded.';
+COMMENT ON COLUMN mart.customer_segments.age_band IS
+    'Age band at the as-of date; ''unknown'' when not recorded, NULL when demographic did not run.';
+COMMENT ON COLUMN mart.customer_segments.income_band IS 'Income band; ''unknown'' when not recorded.';
+COMMENT ON COLUMN mart.customer_segments.gender IS 'Gender as recorded; ''unknown'' when not recorded.';
+COMMENT ON COLUMN mart.customer_segments.family_status IS
+    'Family status as recorded; ''unknown'' when not recorded.';
 COMMENT ON COLUMN mart.customer_segments.channel_segment IS
     'Channel label: main channel and platform of the customer''s sales.';
 COMMENT ON COLUMN mart.customer_segments.clv_segment IS
@@ -134,6 +147,8 @@ COMMENT ON COLUMN mart.customer_segments.expected_purchases_90d IS
 COMMENT ON COLUMN mart.customer_segments.predicted_clv_12m IS
     'Predicted value of the next 12 months: expected purchases x expected spend per purchase '
     '(Gamma-Gamma, net of the customer''s return rate) x margin, discounted monthly.';
+COMMENT ON COLUMN mart.customer_segments.returns_value IS
+    'Value of the customer''s returns and cancellations (positive), in full.';
 COMMENT ON COLUMN mart.customer_segments.lifecycle_stage IS
     'Lifecycle stage at the as-of date: new, active, reactivated, at risk or lapsed (rules in '
     'the run''s lifecycle settings).';

@@ -14,7 +14,19 @@ SELECT
     r.created_at,
     r.finished_at,
     r.published_at,
-    r.run_id = (SELECT a.run_id FROM mart.as_of AS a) AS is_latest
+    r.run_id = (SELECT a.run_id FROM mart.as_of AS a) AS is_latest,
+    -- Flat columns for BI tools (no arrays or JSON to unpack).
+    'run ' || r.run_id AS run_label,
+    array_to_string(r.methods, ', ') AS method_list,
+    (r.row_counts ->> 'customers')::bigint AS customers,
+    round(extract(epoch FROM r.finished_at - r.created_at)::numeric, 1) AS duration_seconds,
+    (r.metrics -> 'kmeans' ->> 'k')::integer AS kmeans_k,
+    (r.metrics -> 'kmeans' ->> 'silhouette')::double precision AS kmeans_silhouette,
+    (r.metrics -> 'kmeans' ->> 'stability_ari')::double precision AS kmeans_stability_ari,
+    (r.metrics -> 'hierarchical' ->> 'k')::integer AS hierarchical_k,
+    (r.metrics -> 'hierarchical' ->> 'silhouette')::double precision AS hierarchical_silhouette,
+    (r.metrics -> 'hierarchical' ->> 'stability_ari')::double precision
+        AS hierarchical_stability_ari
 FROM segmentation.runs AS r;
 
 COMMENT ON VIEW mart.runs IS
@@ -33,3 +45,18 @@ COMMENT ON COLUMN mart.runs.created_at IS 'When the run started.';
 COMMENT ON COLUMN mart.runs.finished_at IS 'When it succeeded or failed.';
 COMMENT ON COLUMN mart.runs.published_at IS 'When it became visible.';
 COMMENT ON COLUMN mart.runs.is_latest IS 'True for the run the other mart views show.';
+COMMENT ON COLUMN mart.runs.run_label IS 'The run as a text label (''run 12''), for grouping.';
+COMMENT ON COLUMN mart.runs.method_list IS 'methods as one comma-separated text.';
+COMMENT ON COLUMN mart.runs.customers IS 'Customers segmented (row_counts.customers).';
+COMMENT ON COLUMN mart.runs.duration_seconds IS
+    'Seconds from start to success or failure; NULL while running.';
+COMMENT ON COLUMN mart.runs.kmeans_k IS 'K-means clusters chosen; NULL when k-means did not run.';
+COMMENT ON COLUMN mart.runs.kmeans_silhouette IS
+    'Silhouette of the k-means clustering (-1..1, higher = better separated).';
+COMMENT ON COLUMN mart.runs.kmeans_stability_ari IS
+    'Adjusted Rand index of k-means on resamples (1 = stable).';
+COMMENT ON COLUMN mart.runs.hierarchical_k IS 'Ward clusters chosen; NULL when not run.';
+COMMENT ON COLUMN mart.runs.hierarchical_silhouette IS
+    'Silhouette of the hierarchical clustering (-1..1).';
+COMMENT ON COLUMN mart.runs.hierarchical_stability_ari IS
+    'Adjusted Rand index of the hierarchical clustering on resamples (1 = stable).';

@@ -9,18 +9,22 @@ SELECT
     p.segment_id,
     p.customers,
     p.customer_share,
-    p.revenue,
+    round(p.revenue, 2) AS revenue,
     p.revenue_share,
     p.avg_recency_days,
     p.avg_frequency,
-    p.avg_monetary,
-    p.avg_order_value,
-    p.median_monetary,
+    round(p.avg_monetary::numeric, 2) AS avg_monetary,
+    round(p.avg_order_value::numeric, 2) AS avg_order_value,
+    round(p.median_monetary::numeric, 2) AS median_monetary,
     p.top_categories,
     p.recommended_action,
-    (p.extra ->> 'avg_predicted_clv_12m')::double precision AS avg_predicted_clv_12m,
-    (p.extra ->> 'total_predicted_clv_12m')::double precision AS total_predicted_clv_12m,
-    (p.extra ->> 'avg_p_alive')::double precision AS avg_p_alive
+    round((p.extra ->> 'avg_predicted_clv_12m')::numeric, 2) AS avg_predicted_clv_12m,
+    round((p.extra ->> 'total_predicted_clv_12m')::numeric, 2) AS total_predicted_clv_12m,
+    (p.extra ->> 'avg_p_alive')::double precision AS avg_p_alive,
+    -- The one sort order of segments: most net revenue per customer first.
+    row_number() OVER (
+        PARTITION BY p.method ORDER BY p.avg_monetary DESC NULLS LAST, p.segment
+    )::integer AS segment_rank
 FROM mart.as_of AS l
 JOIN segmentation.segment_profiles AS p ON p.run_id = l.run_id;
 
@@ -32,11 +36,11 @@ COMMENT ON COLUMN mart.segment_profiles.run_id IS 'Segmentation run (mart.runs).
 COMMENT ON COLUMN mart.segment_profiles.method IS
     'rfm, tiers, kmeans, hierarchical, demographic, channel or clv.';
 COMMENT ON COLUMN mart.segment_profiles.segment IS 'Segment label within the method.';
-COMMENT ON COLUMN mart.segment_profiles.segment_id IS 'Numeric id where the method has one.';
+COMMENT ON COLUMN mart.segment_profiles.segment_id IS 'Numeric id where the method has one (an identifier, not a quantity: sort by segment_rank).';
 COMMENT ON COLUMN mart.segment_profiles.customers IS 'Customers in the segment.';
 COMMENT ON COLUMN mart.segment_profiles.customer_share IS
     'Share of the method''s customers (0-1; a method''s shares sum to 1).';
-COMMENT ON COLUMN mart.segment_profiles.revenue IS 'Net revenue (monetary) of the segment.';
+COMMENT ON COLUMN mart.segment_profiles.revenue IS 'Net revenue (monetary) of the segment, in cents precision.';
 COMMENT ON COLUMN mart.segment_profiles.revenue_share IS 'Share of the method''s net revenue.';
 COMMENT ON COLUMN mart.segment_profiles.avg_recency_days IS 'Mean recency in days.';
 COMMENT ON COLUMN mart.segment_profiles.avg_frequency IS 'Mean number of orders.';
@@ -55,3 +59,6 @@ COMMENT ON COLUMN mart.segment_profiles.total_predicted_clv_12m IS
     'Sum of the segment''s predicted 12-month customer values.';
 COMMENT ON COLUMN mart.segment_profiles.avg_p_alive IS
     'Mean probability that the segment''s customers are still active (0-1).';
+COMMENT ON COLUMN mart.segment_profiles.segment_rank IS
+    'Sort order of the segments within the method: 1 = highest mean net revenue per customer '
+    '(ties by name). Every mart view with a segment carries the same rank.';

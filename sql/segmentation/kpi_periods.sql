@@ -59,11 +59,10 @@ order_rows AS (
     SELECT
         p.period_start, p.period_next, min(l.customer_id COLLATE "C"), 'category',
         coalesce(pr.category_l1, 'unknown') COLLATE "C",
-        coalesce(sum(l.amount) FILTER (
-            WHERE l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return), 0),
+        coalesce(sum(l.amount) FILTER (WHERE l.is_sale), 0),
         coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0),
         sum(l.cost_amount),
-        coalesce(bool_or(l.quantity > 0 AND l.unit_price > 0 AND NOT l.is_return), false),
+        coalesce(bool_or(l.is_sale), false),
         bool_and(l.is_return)
     FROM warehouse.fact_order_line AS l
     JOIN warehouse.fact_order AS o ON o.order_id = l.order_id

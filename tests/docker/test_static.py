@@ -75,6 +75,7 @@ def test_compose_binary_validates_the_file(command: list[str], tmp_path: Path) -
             pytest.skip("docker compose (v2 plugin) not installed")
     # A copy without the developer's .env, as on a fresh clone.
     (tmp_path / "docker-compose.yml").write_text(COMPOSE_FILE.read_text(encoding="utf-8"))
+    (tmp_path / "docker" / "superset").mkdir(parents=True)  # the bi profile's build context
     for profile in ([], ["--profile", "celery"]):
         cmd = [command[0], *command[1:-2], "-f", str(tmp_path / "docker-compose.yml"), *profile]
         cmd += command[-2:]
@@ -129,7 +130,7 @@ def test_one_shot_services_are_waited_for_by_completion(services: dict) -> None:
 
 def test_celery_profile_adds_redis_and_workers_only(services: dict) -> None:
     profiled = {n: s["profiles"] for n, s in services.items() if "profiles" in s}
-    assert profiled == {"redis": ["celery"], "airflow-worker": ["celery"]}
+    assert profiled == {"redis": ["celery"], "airflow-worker": ["celery"], "superset": ["bi"]}
     env = _env(services["airflow-scheduler"])
     assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
@@ -148,7 +149,7 @@ def test_ports_are_published_on_loopback_only_and_settable(services: dict) -> No
             m = INTERPOLATION.fullmatch(host_port)
             assert m and m.group("op") == ":-", f"{name}: host port {host_port} not from .env"
             published[m.group("name")] = int(m.group("default"))
-    assert published == {"WAREHOUSE_PORT": 15432, "AIRFLOW_PORT": 8080}
+    assert published == {"WAREHOUSE_PORT": 15432, "AIRFLOW_PORT": 8080, "SUPERSET_PORT": 8088}
     assert not {5432, 6379} & set(published.values()), "defaults clash with the host's services"
 
 

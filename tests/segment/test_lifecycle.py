@@ -65,7 +65,9 @@ def _labels(url: str, run_id: int) -> dict[str, str]:
 
 
 def test_every_stage_and_boundary(url):
-    run_id = pipeline.run_all(url, AS_OF, methods="lifecycle", trigger="test")
+    run_id = pipeline.run_all(
+        url, dt.date.fromisoformat(AS_OF), methods="lifecycle", trigger="test"
+    )
     assert _labels(url, run_id) == {c: stage for c, (_d, stage) in HISTORY.items()}
     with psycopg.connect(url) as conn:
         mart = dict(conn.execute("SELECT customer_id, lifecycle_stage FROM mart.customer_segments"))
@@ -112,7 +114,11 @@ def _stages_at(day: dt.date) -> dict[str, int]:
 def test_thresholds_come_from_the_configuration(url):
     rules = {"new_days": 7, "at_risk_days": 60, "lapsed_days": 365}
     run_id = pipeline.run_all(
-        url, AS_OF, methods="lifecycle", trigger="test", config={"lifecycle": rules}
+        url,
+        dt.date.fromisoformat(AS_OF),
+        methods="lifecycle",
+        trigger="test",
+        config={"lifecycle": rules},
     )
     labels = _labels(url, run_id)
     assert labels["new_29_days"] == "active"  # 29 days is no longer new

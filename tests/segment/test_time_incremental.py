@@ -63,8 +63,9 @@ def test_batches_add_up_to_a_full_recomputation(url):
         ],
         products=[("P1", "toys", 4.0), ("P2", "home", 1.0)],
     )
-    first = _refresh(url)
-    assert first["months"] and len(first["batches"]) == 1
+    # the warehouse build refreshed the aggregates for its batch in its own transaction
+    assert _refresh(url)["batches"] == []
+    assert _snapshot(url) == _from_scratch(url)
     insert_orders(
         url,
         [
@@ -73,9 +74,7 @@ def test_batches_add_up_to_a_full_recomputation(url):
             ("B3", "c1", "2024-01-20 10:00", "P1", -1, 10.0, True, "web"),  # a return
         ],
     )
-    second = _refresh(url)
-    assert len(second["batches"]) == 1  # only the new batch is counted
-    assert second["cohorts"] == sorted(second["cohorts"]) and len(second["cohorts"]) == 3
+    assert _refresh(url)["batches"] == []  # counted by the second build
     incremental = _snapshot(url)
     assert incremental == _from_scratch(url)
     with psycopg.connect(url) as conn:

@@ -1,0 +1,39 @@
+-- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- mart.segments_tiers: the tiers segments of the latest published run, one row each (no method filter).
+CREATE OR REPLACE VIEW mart.segments_tiers AS
+SELECT
+    as_of_date,
+    segment,
+    segment_rank,
+    segment_id,
+    customers,
+    customer_share,
+    revenue,
+    revenue_share,
+    avg_recency_days,
+    avg_frequency,
+    avg_monetary,
+    avg_order_value,
+    median_monetary,
+    recommended_action
+FROM mart.segment_profiles
+WHERE method = 'tiers';
+
+COMMENT ON VIEW mart.segments_tiers IS
+    'The tiers segments of the latest published run: mart.segment_profiles for method tiers only, so '
+    'sums over the rows are sums over customers.';
+-- Column comments are mart.segment_profiles' own (one definition).
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT v.attname, col_description(p.attrelid, p.attnum) AS comment
+        FROM pg_attribute AS v
+        JOIN pg_attribute AS p
+            ON p.attrelid = 'mart.segment_profiles'::regclass AND p.attname = v.attname
+        WHERE v.attrelid = 'mart.segments_tiers'::regclass AND v.attnum > 0
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN mart.segments_tiers.%I IS %L', c.attname, c.comment);
+    END LOOP;
+END $$;
