@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
         "report",
         help="write the HTML report of a segmentation run",
-        description="Statistics, distributions, box plots and segment profiles of one run.",
+        description="What changed, one card per segment, the RFM grid, trends, migrations and "
+        "customer value of one run, as one self-contained interactive HTML file.",
     )
     add_database_option(report)
     which = report.add_mutually_exclusive_group()
@@ -59,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         metavar="PATH",
         help="HTML file to write (default: segwise-report-run<ID>.html here)",
+    )
+    report.add_argument(
+        "--method",
+        choices=METHODS,
+        default="rfm",
+        help="segmentation method whose segments get the cards and charts (default: rfm)",
     )
     report.set_defaults(func=_report)
 
@@ -103,6 +110,6 @@ def _report(args: argparse.Namespace) -> int:
     url = resolve_database_url(args)
     run_id = report.resolve_run(url, args.run_id, args.as_of)
     out = Path(args.out or f"segwise-report-run{run_id}.html")
-    path = report.write_report(url, run_id, out)
+    path = report.write_report(url, run_id, out, method=args.method)
     print(f"report for run {run_id} written to {path}")
     return 0

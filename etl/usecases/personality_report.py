@@ -20,8 +20,10 @@ from psycopg import sql  # noqa: E402
 
 from etl.db import connect  # noqa: E402
 from etl.errors import SegwiseError  # noqa: E402
+from etl.report.html import png as _png  # noqa: E402
+from etl.report.html import static_page as _page  # noqa: E402
+from etl.report.html import table as _table  # noqa: E402
 from etl.segment.frames import read_frame  # noqa: E402
-from etl.segment.report import _page, _png, _table  # noqa: E402
 
 UNAVAILABLE = (
     "RFM, size tiers, clustering on order features and channel profiles need order lines, which "

@@ -32,8 +32,11 @@ def test_run_then_report(tmp_path, capsys):
         assert main(["report", "--out", str(report), *args]) == 0
         text = report.read_text(encoding="utf-8")
         assert "segwise run 1" in text and "descriptive statistics" in text
-        assert text.count("data:image/png;base64,") >= 4  # distributions, 2 box plots, sizes
+        assert text.count('class="chart"') >= 2  # interactive charts: R x F grid, sizes, ...
         assert "Champions" in text or "Hibernating" in text
+        tiers = tmp_path / "out" / "tiers.html"
+        assert main(["report", "--method", "tiers", "--out", str(tiers), *args]) == 0
+        assert "Segments (tiers)" in tiers.read_text(encoding="utf-8")
         assert main(["report", "--run-id", "999", "--out", str(report), *args]) == 2
     finally:
         drop_database(url)

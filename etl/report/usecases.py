@@ -8,13 +8,14 @@ with customer states (the grocery customers file).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from etl.report import figures
+from etl.report.html import Charts
+from etl.report.html import table as _table
 from etl.segment.frames import read_frame
-from etl.segment.report import _png, _table
 
 
 def _frame(conn: psycopg.Connection, query: str) -> pd.DataFrame:
@@ -25,13 +26,15 @@ def _exists(conn: psycopg.Connection, query: str) -> bool:
     return bool(conn.execute(f"SELECT EXISTS ({query})").fetchone()[0])
 
 
-def sections(conn: psycopg.Connection, run_id: int, methods: list[str]) -> list[str]:
+def sections(
+    conn: psycopg.Connection, run_id: int, methods: list[str], charts: Charts
+) -> list[str]:
     latest = conn.execute("SELECT run_id FROM mart.as_of").fetchone()
     if latest is None or latest[0] != run_id:
         return []
     parts: list[str] = []
     if "rfm" in methods:
-        parts += invoice(conn)
+        parts += invoice(conn, charts)
     if "tiers" in methods and _exists(
         conn, "SELECT 1 FROM warehouse.fact_order WHERE store_id IS NOT NULL"
     ):
@@ -46,7 +49,7 @@ def sections(conn: psycopg.Connection, run_id: int, methods: list[str]) -> list[
     return parts
 
 
-def invoice(conn: psycopg.Connection) -> list[str]:
+def invoice(conn: psycopg.Connection, charts: Charts) -> list[str]:
     dist = _frame(
         conn,
         "SELECT rfm_segment, invoices, min_amount, median_amount, mode_amount, mean_amount, "
@@ -72,13 +75,10 @@ def invoice(conn: psycopg.Connection) -> list[str]:
     )
     parts = ["<h2>Invoices</h2>", "<h3>Invoice amounts</h3>", _table(dist)]
     if not monthly.empty:
-        fig, ax = plt.subplots(figsize=(11, 3))
-        x = pd.to_datetime(monthly["month"])
-        ax.bar(x, monthly["invoices_placed"], width=20, label="placed", color="#4472c4")
-        ax.bar(x, -monthly["invoices_cancelled"], width=20, label="cancelled", color="#c00000")
-        ax.set_title("invoices placed (up) and cancelled (down) per month", fontsize=10)
-        ax.legend()
-        parts += ["<h3>Placed vs cancelled per month</h3>", _png(fig)]
+        parts += [
+            "<h3>Placed vs cancelled per month</h3>",
+            charts.add(figures.monthly_bars(monthly)),
+        ]
     parts += [
         "<h3>Top categories per RFM segment, by lift against all customers</h3>",
         _table(lift),
