@@ -165,7 +165,7 @@ def _store_model(
                 **model.diagnostics,
                 "bgnbd_iterations": bg.iterations,
                 "gamma_gamma_iterations": gg.iterations,
-                "optimiser": "L-BFGS-B then Nelder-Mead on log parameters",
+                "optimiser": "L-BFGS-B on log parameters, analytic gradients",
             }
         )
     columns = list(row)
