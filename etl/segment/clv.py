@@ -239,41 +239,55 @@ def _check_result(res: Any, model: str, free: list[bool] | None = None) -> None:
         )
 
 
-def p_alive(model: BgNbd, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Probability the customer is still active at T (eq. 11); 1 for customers without repeats."""
+def _odds_dead(model: BgNbd, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(dropped out) / P(alive) given the history (eq. 11's ratio); 0 without repeats."""
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_ratio = (
+        odds = np.exp(
             np.log(a)
             - np.log(np.maximum(b + x - 1, 1e-300))
             + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
         )
-        out = 1.0 / (1.0 + np.exp(log_ratio))
-    return np.where(x > 0, out, 1.0)
+    return np.where(x > 0, odds, 0.0)
+
+
+def p_alive(model: BgNbd, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Probability the customer is still active at T (eq. 11); 1 for customers without repeats."""
+    return 1.0 / (1.0 + _odds_dead(model, x, t_x, T))
+
+
+def _distinct(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (x, T) pairs and each customer's index into them: eq. 10's hypergeometric
+    part depends on x and T only, so it is evaluated once per pair, not once per customer."""
+    codes, uniques = pd.MultiIndex.from_arrays([x, T]).factorize()
+    return (
+        np.asarray(uniques.get_level_values(0), dtype="float64"),
+        np.asarray(uniques.get_level_values(1), dtype="float64"),
+        codes,
+    )
+
+
+def _purchases_if_alive(model: BgNbd, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Eq. 10's numerator: expected purchases in the next ``t`` for a customer alive at T."""
+    r, alpha, a, b = model.r, model.alpha, model.a, model.b
+    z = t / (alpha + T + t)
+    term = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp2f1(
+        r + x, b + x, a + b + x - 1.0, z
+    )
+    return (a + b + x - 1.0) / (a - 1.0) * term
 
 
 def expected_purchases(
     model: BgNbd, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
     """Expected purchases in the next ``t`` time units given the history (eq. 10)."""
-    r, alpha, a, b = model.r, model.alpha, model.a, model.b
     t = np.asarray(t, dtype="float64")
-    z = t / (alpha + T + t)
-    term = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp2f1(
-        r + x, b + x, a + b + x - 1.0, z
-    )
-    numerator = (a + b + x - 1.0) / (a - 1.0) * term
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        odds = np.where(
-            x > 0,
-            np.exp(
-                np.log(a)
-                - np.log(np.maximum(b + x - 1, 1e-300))
-                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-            ),
-            0.0,
-        )
-    return numerator / (1.0 + odds)
+    if t.ndim == 0:
+        xu, Tu, inverse = _distinct(x, T)
+        if_alive = _purchases_if_alive(model, t, xu, Tu)[inverse]
+    else:
+        if_alive = _purchases_if_alive(model, t, x, T)
+    return if_alive * p_alive(model, x, t_x, T)
 
 
 def expected_purchases_new(model: BgNbd, t: float | np.ndarray) -> np.ndarray:
@@ -429,19 +443,20 @@ def predict(model: ClvModel, summary: pd.DataFrame, settings: Mapping[str, Any])
     spend = np.where(x > 0, np.where(m > 0, expected_spend(gg, x, m), 0.0), gg.population_mean)
     spend = np.where(x > 0, spend, spend * net)
     monthly = (1.0 + float(settings["annual_discount_rate"])) ** (1.0 / 12.0) - 1.0
-    clv = np.zeros(len(x))
-    previous = np.zeros(len(x))
-    for month in range(1, 13):
-        cumulative = expected_purchases(bg, month * DAYS_PER_MONTH / unit_days, x, t_x, T)
-        clv += (cumulative - previous) * spend / (1.0 + monthly) ** month
-        previous = cumulative
+    discount = (1.0 + monthly) ** -np.arange(1, 13)
+    # months 0..12 and 90 days, as columns, for each distinct (x, T): one hyp2f1 call in all
+    horizons = np.append(np.arange(13) * DAYS_PER_MONTH, 90.0) / unit_days
+    xu, Tu, inverse = _distinct(x, T)
+    if_alive = _purchases_if_alive(bg, horizons[None, :], xu[:, None], Tu[:, None])
+    discounted = np.diff(if_alive[:, :13], axis=1) @ discount  # sum of monthly increments
+    alive = p_alive(bg, x, t_x, T)
     return pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
-            "p_alive": p_alive(bg, x, t_x, T),
-            "expected_purchases_90d": expected_purchases(bg, 90.0 / unit_days, x, t_x, T),
+            "p_alive": alive,
+            "expected_purchases_90d": if_alive[inverse, 13] * alive,
             "expected_spend": spend,
-            "predicted_clv_12m": clv * float(settings["margin"]),
+            "predicted_clv_12m": discounted[inverse] * alive * spend * float(settings["margin"]),
         }
     )
 
