@@ -58,7 +58,7 @@ FROM generate_series(1, %(products)s) AS i
 LINES = """
 INSERT INTO warehouse.fact_order_line (order_id, line_no, customer_id, order_ts, order_date,
     product_id, quantity, unit_price, gross_amount, discount_amount, amount, cost_amount,
-    is_return, channel, platform, market, country, region, store_id, batch_id)
+    is_return, is_sale, channel, platform, market, country, region, store_id, batch_id)
 WITH orders AS (
     SELECT o,
            CASE WHEN o <= %(customers)s THEN o
@@ -76,6 +76,7 @@ WITH orders AS (
 SELECT 'O' || o.o, l, 'C' || lpad(o.cust::text, 8, '0'), o.ts, o.ts::date,
        'P' || p.pid, q.qty, p.price, q.qty * p.price, 0, q.qty * p.price,
        q.qty * round(p.price * 0.6, 2), o.is_return,
+       NOT o.is_return,  -- the sale rule (etl.ingest.sqlgen.is_sale): quantity and price > 0
        (ARRAY['web', 'web', 'web', 'app', 'app', 'app', 'app', 'store', 'store', 'phone'])[
            1 + o.ch],
        CASE WHEN o.ch BETWEEN 3 AND 6 THEN (ARRAY['ios', 'android'])[1 + o.ch %% 2] END,
