@@ -52,10 +52,18 @@ def minimum_of(settings: Mapping[str, Any]) -> dict[str, int]:
 
 
 def read_summary(conn: psycopg.Connection, as_of: dt.date, time_unit: str) -> pd.DataFrame:
-    """One row per customer with a purchase on or before ``as_of`` (clv_summary.sql)."""
+    """One row per customer with a purchase on or before ``as_of`` (clv_summary.sql).
+
+    Planned with sorts, not hash aggregates: the planner underestimates the customer-days
+    (millions) and picks hash tables that spill; sorting was 2-3x faster at 1M customers.
+    The setting is local to the transaction and restored after the read.
+    """
     query = psycopg.sql.SQL(read_sql("segmentation/clv_summary.sql"))
     params = {"as_of": as_of, "unit_days": clv.DAYS_PER_UNIT[time_unit]}
+    hashagg = conn.execute("SELECT current_setting('enable_hashagg')").fetchone()[0]
+    conn.execute("SELECT set_config('enable_hashagg', 'off', true)")
     frame = read_frame(conn, query, params, dtypes=SUMMARY_DTYPES)
+    conn.execute("SELECT set_config('enable_hashagg', %s, true)", (hashagg,))
     frame["customer_id"] = frame["customer_id"].astype(object)
     return frame
 
@@ -70,17 +78,18 @@ def label_run(
     """
     settings = settings_of(cfg)
     conn.execute("DELETE FROM segmentation.clv_models WHERE run_id = %s", (run_id,))
+    t_read = time.perf_counter()
     customers = read_frame(
         conn,
         psycopg.sql.SQL(
-            "SELECT customer_id FROM segmentation.customer_features WHERE run_id = {} "
-            "ORDER BY customer_id"
+            "SELECT customer_id FROM segmentation.customer_features WHERE run_id = {}"
         ).format(psycopg.sql.Literal(run_id)),
         dtypes={"customer_id": "string"},
     )
     customers["customer_id"] = customers["customer_id"].astype(object)
     summary = read_summary(conn, as_of, settings["time_unit"])
     t0 = time.perf_counter()
+    log.info("run %s: clv summary: %d customers, %.1f s", run_id, len(summary), t0 - t_read)
     try:
         model = clv.fit(summary, settings["time_unit"], minimum_of(settings))
     except clv.ClvFitError as exc:
@@ -98,9 +107,11 @@ def label_run(
             f"run {run_id}: {len(customers) - len(scored)} customers with features have no "
             "purchase in the CLV summary"
         )
+    t_predict = time.perf_counter()
     predictions = clv.predict(model, scored, settings)
     labelled = clv.value_tiers(predictions, settings)
     labelled["scores"] = _scores(labelled)
+    t_done = time.perf_counter()
     metrics = {
         "status": "fitted",
         "r": model.bgnbd.r,
@@ -111,23 +122,24 @@ def label_run(
         "p": model.gamma_gamma.p,
         "q": model.gamma_gamma.q,
         "v": model.gamma_gamma.v,
+        "summary_seconds": round(t0 - t_read, 3),
         "fit_seconds": round(seconds, 3),
+        "predict_seconds": round(t_done - t_predict, 3),
     }
     return labelled[["customer_id", "segment", "segment_id", "scores"]], metrics
 
 
-def _scores(frame: pd.DataFrame) -> pd.Series:
-    """The scores jsonb text, rounded (vectorised; the numbers are finite by construction)."""
-    parts = []
+def _scores(frame: pd.DataFrame) -> np.ndarray:
+    """The scores jsonb text, rounded (one %-format per customer over plain floats, about twice
+    as fast as concatenating string columns; the numbers are finite by construction)."""
+    columns = []
     for column, digits in zip(SCORE_COLUMNS, (6, 4, 2), strict=True):
         values = frame[column].to_numpy("float64")
         if not np.isfinite(values).all():
             raise SegwiseError(f"clv produced a non-finite {column}: the fit is not usable")
-        parts.append(f'"{column}": ' + pd.Series(np.round(values, digits)).astype(str))
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + ", " + part
-    return ("{" + out + "}").to_numpy()
+        columns.append(np.round(values, digits).tolist())
+    template = "{" + ", ".join(f'"{c}": %r' for c in SCORE_COLUMNS) + "}"
+    return np.array([template % row for row in zip(*columns, strict=True)], dtype=object)
 
 
 def _store_model(
@@ -165,7 +177,7 @@ def _store_model(
                 **model.diagnostics,
                 "bgnbd_iterations": bg.iterations,
                 "gamma_gamma_iterations": gg.iterations,
-                "optimiser": "L-BFGS-B then Nelder-Mead on log parameters",
+                "optimiser": "L-BFGS-B on log parameters, analytic gradients",
             }
         )
     columns = list(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import approx_fprime
 
 from etl.segment import clv
 from tests.segment.clv_data import simulate_bgnbd, summary_of
@@ -131,3 +132,27 @@ def test_clv_is_discounted_and_scaled_by_margin(simulated):
     x, t_x, T = (simulated[c].to_numpy("float64") for c in ("x", "t_x", "T"))
     year = clv.expected_purchases(model.bgnbd, 365.25, x, t_x, T)
     assert np.allclose(no_discount["predicted_clv_12m"], year * no_discount["expected_spend"])
+
+
+@pytest.mark.parametrize(
+    "theta", [np.zeros(4), np.array([-0.7, 2.5, -0.3, 1.1]), np.array([1.0, -1.0, 2.0, -2.0])]
+)
+def test_bgnbd_gradient_matches_finite_differences(simulated, theta):
+    (x, t_x, T), w = clv._compress(simulated, ["x", "t_x", "T"])
+    objective, total = clv._bgnbd_objective(x, t_x, T, w)
+    value, grad = objective(theta)
+    assert value == pytest.approx(-(clv.bgnbd_log_likelihood(np.exp(theta), x, t_x, T) @ w) / total)
+    numeric = approx_fprime(theta, lambda t: objective(t)[0], 1e-7)
+    assert np.allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("theta", [np.zeros(3), np.array([1.8, 1.3, 2.7])])
+def test_gamma_gamma_gradient_matches_finite_differences(simulated, theta):
+    buyers = simulated[simulated["x"] > 0]
+    (x, m), w = clv._compress(buyers, ["x", "monetary"])
+    objective, total = clv._gamma_gamma_objective(x, m, w)
+    value, grad = objective(theta)
+    ll = clv.gamma_gamma_log_likelihood(np.exp(theta), x, m) @ w
+    assert value == pytest.approx(-ll / total)
+    numeric = approx_fprime(theta, lambda t: objective(t)[0], 1e-7)
+    assert np.allclose(grad, numeric, rtol=1e-5, atol=1e-6)
