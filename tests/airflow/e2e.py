@@ -24,6 +24,8 @@ LABEL_COLUMNS = {
     "hierarchical": "hierarchical_cluster_name",
     "demographic": "demographic_segment",
     "channel": "channel_segment",
+    "lifecycle": "lifecycle_stage",
+    "clv": "clv_segment",
 }
 
 
