@@ -113,7 +113,7 @@ def b2b(warehouse_url: str, tmp_path_factory) -> tuple[str, pd.DataFrame]:
         date.fromisoformat("2021-08-31"),
         methods=["rfm"],
         trigger="test",
-        config={"use_cases": {"b2b": {"fiscal_year_start_month": 9}}},
+        config={"fiscal_year_start_month": 9},
     )
     lines = (
         f["fact_sales_monthly"]
@@ -183,13 +183,13 @@ def test_bestsellers_overall_per_market_and_year(b2b):
     got = view(url, "SELECT * FROM mart.b2b_bestsellers")
     overall = lines.groupby("product_code")["sold_quantity"].sum().sort_values(ascending=False)
     top = got[got["fiscal_year"].isna() & (got["market"] == "all")]
-    assert top.set_index("product_id").loc[overall.index[0], "rank_by_quantity"] == 1
+    assert top.set_index("product_id").loc[overall.index[0], "quantity_rank"] == 1
     assert top.set_index("product_id")["quantity"].loc[overall.index].tolist() == overall.tolist()
     for (year, market), frame in lines.groupby(["fiscal_year", "market"]):
         q = frame.groupby("product_code")["sold_quantity"].sum()
         mine = got[(got["fiscal_year"] == year) & (got["market"] == market)].set_index("product_id")
         assert mine["quantity"].loc[q.index].tolist() == q.tolist()
-        assert mine.loc[q.idxmax(), "rank_by_quantity"] == 1
+        assert mine.loc[q.idxmax(), "quantity_rank"] == 1
     per_market = got[got["fiscal_year"].isna() & (got["market"] == "India")]
     assert per_market["quantity"].sum() == lines.loc[lines.market == "India", "sold_quantity"].sum()
 
