@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -127,9 +128,19 @@ def b2b(warehouse_url: str, tmp_path_factory) -> tuple[str, pd.DataFrame]:
         .merge(f["dim_customer"], on="customer_code")
         .merge(f["dim_product"], on="product_code")
     )
-    lines["gross"] = lines["sold_quantity"] * lines["gross_price"]
-    lines["net"] = lines["gross"] * (1 - lines["pre_invoice_discount_pct"])
-    lines["cost"] = lines["sold_quantity"] * lines["manufacturing_cost"]
+
+    # exact line amounts, at cents per line as mart.b2b_base_sales shows them (Postgres rounds
+    # half away from zero, as ROUND_HALF_UP does)
+    def exact(column: str) -> pd.Series:
+        return lines[column].map(lambda v: Decimal(str(v)))
+
+    def cents(values: pd.Series) -> pd.Series:
+        return values.map(lambda v: float(v.quantize(Decimal("0.01"), ROUND_HALF_UP)))
+
+    gross = exact("sold_quantity") * exact("gross_price")
+    lines["gross"] = cents(gross)
+    lines["net"] = cents(gross - gross * exact("pre_invoice_discount_pct"))
+    lines["cost"] = cents(exact("sold_quantity") * exact("manufacturing_cost"))
     lines["margin"] = lines["net"] - lines["cost"]
     return warehouse_url, lines
 
