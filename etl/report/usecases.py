@@ -70,8 +70,8 @@ def invoice(conn: psycopg.Connection, charts: Charts) -> list[str]:
     products = _frame(
         conn,
         "SELECT rfm_segment, string_agg(coalesce(product_name, product_id), '; ' "
-        "ORDER BY rank_by_revenue) AS top_products FROM mart.invoice_segment_top_products "
-        "WHERE rank_by_revenue <= 5 GROUP BY rfm_segment ORDER BY rfm_segment",
+        "ORDER BY revenue_rank) AS top_products FROM mart.invoice_segment_top_products "
+        "WHERE revenue_rank <= 5 GROUP BY rfm_segment ORDER BY rfm_segment",
     )
     parts = ["<h2>Invoices</h2>", "<h3>Invoice amounts</h3>", _table(dist)]
     if not monthly.empty:
@@ -121,8 +121,8 @@ def b2b(conn: psycopg.Connection) -> list[str]:
     best = _frame(
         conn,
         "SELECT product_id, product_name, variant, quantity, net_sales FROM mart.b2b_bestsellers "
-        "WHERE fiscal_year IS NULL AND market = 'all' AND rank_by_quantity <= 10 "
-        "ORDER BY rank_by_quantity",
+        "WHERE fiscal_year IS NULL AND market = 'all' AND quantity_rank <= 10 "
+        "ORDER BY quantity_rank",
     )
     gaps = _frame(
         conn,

@@ -85,7 +85,8 @@ FOOD_DELIVERY_TIERS: dict[str, Any] = {
 DEFAULT_USE_CASES: dict[str, Any] = {
     "invoice": {"top_n": 10, "trim_fraction": 0.1, "lift_min_segment_share": 0.01},
     "food": {"wide_max_categories": 60},
-    "b2b": {"fiscal_year_start_month": 1},
+    # b2b: no settings of its own; its fiscal year is the top-level fiscal_year_start_month
+    "b2b": {},
     "grocery": {
         "min_orders": 1,
         "loyalty_orders": [10, 40],
@@ -150,7 +151,7 @@ DEFAULTS: dict[str, Any] = {
     # more ago; reactivated = last sale came after a gap of lapsed_days or more.
     "lifecycle": {"new_days": 30, "at_risk_days": 90, "lapsed_days": 180},
     # First month of the fiscal year (1 = calendar year; 9 = September); a fiscal year is named
-    # after the calendar year it ends in (mart.calendar, mart.monthly_kpis).
+    # after the calendar year it ends in (mart.calendar, mart.monthly_kpis, mart.b2b_*).
     "fiscal_year_start_month": 1,
     "use_cases": DEFAULT_USE_CASES,
     "lock_timeout_minutes": 120,

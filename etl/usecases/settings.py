@@ -48,13 +48,18 @@ def check(defaults: Mapping[str, Any], overrides: Any) -> dict[str, Any]:
         if not isinstance(values, Mapping):
             raise ConfigurationError(f"use_cases.{case} must be a mapping of settings")
         unknown = set(values) - set(cfg[case])
+        if case == "b2b" and "fiscal_year_start_month" in unknown:
+            raise ConfigurationError(
+                "use_cases.b2b.fiscal_year_start_month: unknown setting; set the top-level "
+                "fiscal_year_start_month (one fiscal year for every view)"
+            )
         if unknown:
             raise ConfigurationError(
                 f"use_cases.{case}: unknown setting(s) {sorted(unknown)}; allowed are "
                 f"{sorted(cfg[case])}"
             )
         cfg[case].update(copy.deepcopy(dict(values)))
-    inv, food, b2b, gro = cfg["invoice"], cfg["food"], cfg["b2b"], cfg["grocery"]
+    inv, food, gro = cfg["invoice"], cfg["food"], cfg["grocery"]
     problems = []
     if not _whole(inv["top_n"], 1, 1000):
         problems.append(f"use_cases.invoice.top_n = {inv['top_n']!r}: a whole number 1-1000")
@@ -70,11 +75,6 @@ def check(defaults: Mapping[str, Any], overrides: Any) -> dict[str, Any]:
         problems.append(
             f"use_cases.food.wide_max_categories = {food['wide_max_categories']!r}: "
             "a whole number 1-1000"
-        )
-    month = b2b["fiscal_year_start_month"]
-    if not _whole(month, 1, 12):
-        problems.append(
-            f"use_cases.b2b.fiscal_year_start_month = {month!r}: a month 1-12 (1 = calendar year)"
         )
     if not _whole(gro["min_orders"], 1):
         problems.append(

@@ -29,8 +29,8 @@ SELECT
     p.quantity,
     p.net_sales,
     p.gross_margin,
-    rank() OVER w_scope_qty AS rank_by_quantity,
-    rank() OVER w_scope_sales AS rank_by_net_sales
+    rank() OVER w_scope_qty AS quantity_rank,
+    rank() OVER w_scope_sales AS net_sales_rank
 FROM per_product AS p
 WINDOW
     w_scope_qty AS (PARTITION BY p.all_years, p.fiscal_year, p.market ORDER BY p.quantity DESC),
@@ -40,7 +40,7 @@ WINDOW
 
 COMMENT ON VIEW mart.b2b_bestsellers IS
     'Products ranked by units and by net sales: overall (fiscal_year NULL, market ''all''), per '
-    'market, per fiscal year, and per market and fiscal year. Filter rank_by_quantity <= 10.';
+    'market, per fiscal year, and per market and fiscal year. Filter quantity_rank <= 10.';
 COMMENT ON COLUMN mart.b2b_bestsellers.fiscal_year IS 'Fiscal year; NULL = all years.';
 COMMENT ON COLUMN mart.b2b_bestsellers.market IS 'Market; ''all'' = every market.';
 COMMENT ON COLUMN mart.b2b_bestsellers.product_id IS 'Product code.';
@@ -50,5 +50,5 @@ COMMENT ON COLUMN mart.b2b_bestsellers.category IS 'Product category.';
 COMMENT ON COLUMN mart.b2b_bestsellers.quantity IS 'Units sold in the scope.';
 COMMENT ON COLUMN mart.b2b_bestsellers.net_sales IS 'Net sales in the scope.';
 COMMENT ON COLUMN mart.b2b_bestsellers.gross_margin IS 'Gross margin in the scope.';
-COMMENT ON COLUMN mart.b2b_bestsellers.rank_by_quantity IS '1 = most units in the scope.';
-COMMENT ON COLUMN mart.b2b_bestsellers.rank_by_net_sales IS '1 = most net sales in the scope.';
+COMMENT ON COLUMN mart.b2b_bestsellers.quantity_rank IS '1 = most units in the scope.';
+COMMENT ON COLUMN mart.b2b_bestsellers.net_sales_rank IS '1 = most net sales in the scope.';

@@ -39,9 +39,9 @@ SELECT
     e.channel,
     e.market,
     e.net_sales,
-    e.expected_net_sales,
+    round(e.expected_net_sales, 2) AS expected_net_sales,
     (100 * e.net_sales / nullif(e.expected_net_sales, 0))::double precision AS index_vs_expected,
-    e.expected_net_sales - e.net_sales AS gap,
+    round(e.expected_net_sales - e.net_sales, 2) AS gap,
     rank() OVER (PARTITION BY e.fiscal_year ORDER BY e.expected_net_sales - e.net_sales DESC)
         AS gap_rank
 FROM expected AS e;
@@ -56,7 +56,8 @@ COMMENT ON COLUMN mart.b2b_cell_gaps.channel IS 'Channel.';
 COMMENT ON COLUMN mart.b2b_cell_gaps.market IS 'Market.';
 COMMENT ON COLUMN mart.b2b_cell_gaps.net_sales IS 'Net sales of the cell (0 = none).';
 COMMENT ON COLUMN mart.b2b_cell_gaps.expected_net_sales IS
-    'market''s net sales * the platform/channel''s share of all net sales in the year.';
+    'market''s net sales * the platform/channel''s share of all net sales in the year, '
+    'rounded to cents.';
 COMMENT ON COLUMN mart.b2b_cell_gaps.index_vs_expected IS
     '100 * net_sales / expected_net_sales (100 = as the overall mix predicts).';
 COMMENT ON COLUMN mart.b2b_cell_gaps.gap IS 'expected_net_sales - net_sales (positive = shortfall).';

@@ -54,8 +54,10 @@ SELECT
     v.manufacturing_cost,
     v.gross_margin,
     (v.gross_margin / nullif(v.costed_net_sales, 0))::double precision AS gross_margin_pct,
-    (v.net_sales / nullif(sum(v.net_sales) OVER (PARTITION BY v.fiscal_year, v.dimension), 0))
-        ::double precision AS net_sales_share,
+    -- over the values with positive net sales: a value whose returns exceed its sales gets 0,
+    -- so shares stay within 0..1 and add up to 1 (without negative values: the plain share)
+    (greatest(v.net_sales, 0) / nullif(sum(greatest(v.net_sales, 0))
+        OVER (PARTITION BY v.fiscal_year, v.dimension), 0))::double precision AS net_sales_share,
     v.customer_codes,
     prev.net_sales AS previous_net_sales,
     (v.net_sales / nullif(prev.net_sales, 0) - 1)::double precision AS yoy_growth,
@@ -86,7 +88,8 @@ COMMENT ON COLUMN mart.b2b_margin.gross_margin IS
 COMMENT ON COLUMN mart.b2b_margin.gross_margin_pct IS
     'gross_margin / net sales of the lines with cost data.';
 COMMENT ON COLUMN mart.b2b_margin.net_sales_share IS
-    'Share of the fiscal year''s net sales (within the dimension): the market shift over time.';
+    'The value''s net sales / the year''s net sales of the dimension''s values with positive net '
+    'sales (0 when returns exceed sales, so 0..1, adding up to 1): the market shift over time.';
 COMMENT ON COLUMN mart.b2b_margin.customer_codes IS 'Distinct customer codes buying.';
 COMMENT ON COLUMN mart.b2b_margin.previous_net_sales IS 'Net sales in the previous fiscal year.';
 COMMENT ON COLUMN mart.b2b_margin.yoy_growth IS 'net_sales / previous_net_sales - 1.';

@@ -34,11 +34,11 @@ SELECT
     g.cohort_size,
     coalesce(a.active_customers, 0) AS active_customers,
     coalesce(a.active_customers, 0)::double precision / g.cohort_size AS retention_rate,
-    coalesce(a.revenue, 0) AS revenue,
-    coalesce(a.revenue, 0) / g.cohort_size AS revenue_per_customer,
-    sum(coalesce(a.revenue, 0)) OVER (
+    round(coalesce(a.revenue, 0), 2) AS revenue,
+    round(coalesce(a.revenue, 0) / g.cohort_size, 2) AS revenue_per_customer,
+    round(sum(coalesce(a.revenue, 0)) OVER (
         PARTITION BY g.cohort_month ORDER BY g.activity_month
-    ) / g.cohort_size AS cumulative_revenue_per_customer
+    ) / g.cohort_size, 2) AS cumulative_revenue_per_customer
 FROM grid AS g
 LEFT JOIN segmentation.cohort_cells AS a
     ON a.cohort_month = g.cohort_month AND a.activity_month = g.activity_month

@@ -9,11 +9,11 @@ SELECT
     l.run_id,
     f.customer_id,
     c.category AS cuisine,
-    c.revenue AS cuisine_revenue,
+    round(c.revenue, 2) AS cuisine_revenue,
     c.quantity AS cuisine_items,
     f.frequency AS orders,
-    f.monetary AS revenue,
-    f.avg_order_value AS basket_revenue,
+    round(f.monetary, 2) AS revenue,
+    round(f.avg_order_value, 2) AS basket_revenue,
     f.distinct_shops,
     t.segment AS size_tier
 FROM latest AS l

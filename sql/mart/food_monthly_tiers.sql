@@ -67,7 +67,7 @@ SELECT
     t.month,
     t.customer_id,
     t.orders,
-    t.revenue,
+    round(t.revenue, 2) AS revenue,
     t.orders_tier,
     t.revenue_tier,
     t.orders_tier || '-' || t.revenue_tier AS size_tier

@@ -35,7 +35,7 @@ SELECT
     c.avg_orders,
     c.avg_basket,
     m.cuisine,
-    m.revenue,
+    round(m.revenue, 2) AS revenue,
     (m.revenue / nullif(sum(m.revenue) OVER (PARTITION BY m.size_tier), 0))::double precision
         AS revenue_share,
     m.customers_buying,

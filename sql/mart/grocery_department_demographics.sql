@@ -44,7 +44,7 @@ SELECT
     s.value,
     s.department,
     s.items,
-    s.revenue,
+    round(s.revenue, 2) AS revenue,
     s.customers,
     s.item_share::double precision AS item_share,
     (100 * s.item_share / nullif(a.item_share, 0))::double precision AS index_vs_all

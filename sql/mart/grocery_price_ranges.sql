@@ -37,7 +37,7 @@ SELECT
     min(p.price) AS min_price,
     max(p.price) AS max_price,
     sum(p.items) AS items,
-    sum(p.revenue) AS revenue,
+    round(sum(p.revenue), 2) AS revenue,
     (sum(p.items) / sum(sum(p.items)) OVER (PARTITION BY p.department))
         ::double precision AS item_share
 FROM products AS p

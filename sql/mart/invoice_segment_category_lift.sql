@@ -43,7 +43,7 @@ SELECT
     s.method,
     s.segment,
     s.category,
-    s.revenue,
+    round(s.revenue, 2) AS revenue,
     s.customers,
     s.segment_share::double precision AS segment_share,
     s.all_share::double precision AS all_share,
@@ -54,7 +54,7 @@ SELECT
             ORDER BY s.segment_share / nullif(s.all_share, 0) DESC NULLS LAST
         )
     END AS rank_by_lift,
-    rank() OVER (PARTITION BY s.method, s.segment ORDER BY s.revenue DESC) AS rank_by_revenue
+    rank() OVER (PARTITION BY s.method, s.segment ORDER BY s.revenue DESC) AS revenue_rank
 FROM shares AS s
 CROSS JOIN latest AS l;
 
@@ -82,5 +82,5 @@ COMMENT ON COLUMN mart.invoice_segment_category_lift.lift IS
 COMMENT ON COLUMN mart.invoice_segment_category_lift.rank_by_lift IS
     '1 = highest lift among the categories with segment_share >= '
     'use_cases.invoice.lift_min_segment_share; NULL for smaller ones.';
-COMMENT ON COLUMN mart.invoice_segment_category_lift.rank_by_revenue IS
+COMMENT ON COLUMN mart.invoice_segment_category_lift.revenue_rank IS
     '1 = the category with most of the segment''s sales.';

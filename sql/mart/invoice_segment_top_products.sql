@@ -34,18 +34,18 @@ shares AS (
         p.revenue / nullif(sum(p.revenue) OVER (PARTITION BY p.rfm_segment), 0) AS revenue_share,
         row_number() OVER (
             PARTITION BY p.rfm_segment ORDER BY p.revenue DESC, p.product_id
-        ) AS rank_by_revenue
+        ) AS revenue_rank
     FROM per_product AS p
 )
 SELECT
     l.as_of_date,
     l.run_id,
     s.rfm_segment,
-    s.rank_by_revenue,
+    s.revenue_rank,
     s.product_id,
     d.product_name,
     d.category_l1 AS category,
-    s.revenue,
+    round(s.revenue, 2) AS revenue,
     s.revenue_share,
     s.revenue_share / nullif(a.revenue_share, 0) AS lift,
     s.quantity,
@@ -55,7 +55,7 @@ FROM shares AS s
 CROSS JOIN latest AS l
 JOIN shares AS a ON a.rfm_segment = 'all' AND a.product_id = s.product_id
 LEFT JOIN warehouse.dim_product AS d ON d.product_id = s.product_id
-WHERE s.rank_by_revenue <= l.top_n;
+WHERE s.revenue_rank <= l.top_n;
 
 COMMENT ON VIEW mart.invoice_segment_top_products IS
     'The use_cases.invoice.top_n products with the most sales per RFM segment of the latest '
@@ -64,7 +64,7 @@ COMMENT ON COLUMN mart.invoice_segment_top_products.as_of_date IS 'Date the run 
 COMMENT ON COLUMN mart.invoice_segment_top_products.run_id IS 'Segmentation run (mart.runs).';
 COMMENT ON COLUMN mart.invoice_segment_top_products.rfm_segment IS
     'RFM segment; ''all'' = every customer of the run.';
-COMMENT ON COLUMN mart.invoice_segment_top_products.rank_by_revenue IS
+COMMENT ON COLUMN mart.invoice_segment_top_products.revenue_rank IS
     '1 = the product with the most sales in the segment (ties: product id).';
 COMMENT ON COLUMN mart.invoice_segment_top_products.product_id IS 'Product key.';
 COMMENT ON COLUMN mart.invoice_segment_top_products.product_name IS 'Product name as loaded.';

@@ -17,8 +17,8 @@ SELECT
     f.from_segment,
     f.to_segment,
     f.customers,
-    f.from_revenue,
-    f.to_revenue
+    round(f.from_revenue, 2) AS from_revenue,
+    round(f.to_revenue, 2) AS to_revenue
 FROM kept AS a
 JOIN kept AS b ON a.as_of_date < b.as_of_date
 CROSS JOIN LATERAL (

@@ -10,11 +10,11 @@ SELECT
     p.segment_id,
     p.customers,
     p.customer_share,
-    p.revenue,
+    round(p.revenue, 2) AS revenue,
     p.revenue_share,
     p.avg_recency_days,
     p.avg_frequency,
-    p.avg_monetary,
+    round(p.avg_monetary::numeric, 2) AS avg_monetary,
     c.is_new AS is_new_cluster,
     r.run_id = (
         SELECT l.run_id FROM segmentation.runs AS l

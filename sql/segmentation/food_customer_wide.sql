@@ -10,8 +10,8 @@ SELECT
     l.run_id,
     f.customer_id,
     f.frequency AS orders,
-    f.monetary AS revenue,
-    f.avg_order_value AS basket_revenue,
+    round(f.monetary, 2) AS revenue,
+    round(f.avg_order_value, 2) AS basket_revenue,
     f.distinct_shops{columns}
 FROM latest AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id

@@ -102,7 +102,7 @@ def test_top_products_per_segment(retail, lines):
     )
     got = view(
         retail,
-        "SELECT rfm_segment, rank_by_revenue, product_id, revenue, lift "
+        "SELECT rfm_segment, revenue_rank, product_id, revenue, lift "
         "FROM mart.invoice_segment_top_products",
     )
     overall = sales.groupby("StockCode")["amount"].sum()
@@ -111,12 +111,12 @@ def test_top_products_per_segment(retail, lines):
         rev = frame.groupby("StockCode")["amount"].sum()
         top = rev.reset_index().sort_values(["amount", "StockCode"], ascending=[False, True])
         top = top.head(5)
-        mine = got[got["rfm_segment"] == segment].sort_values("rank_by_revenue")
+        mine = got[got["rfm_segment"] == segment].sort_values("revenue_rank")
         assert mine["product_id"].tolist() == top["StockCode"].tolist(), segment
         assert mine["revenue"].to_numpy() == pytest.approx(top["amount"].to_numpy())
         lift = (top["amount"] / rev.sum()).to_numpy() / overall_share[top["StockCode"]].to_numpy()
         assert mine["lift"].to_numpy() == pytest.approx(lift)
-    everyone = got[got["rfm_segment"] == "all"].sort_values("rank_by_revenue")
+    everyone = got[got["rfm_segment"] == "all"].sort_values("revenue_rank")
     assert (
         everyone["product_id"].tolist() == overall.sort_values(ascending=False).index[:5].tolist()
     )

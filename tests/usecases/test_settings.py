@@ -12,7 +12,7 @@ def test_defaults_and_merge_per_use_case():
     cfg = seg_config.resolve({"use_cases": {"grocery": {"min_orders": 5}}})["use_cases"]
     assert cfg["grocery"]["min_orders"] == 5
     assert cfg["grocery"]["loyalty_orders"] == [10, 40]  # the rest of the case keeps defaults
-    assert cfg["b2b"]["fiscal_year_start_month"] == 1
+    assert cfg["b2b"] == {}  # the fiscal year is the top-level fiscal_year_start_month
     assert seg_config.resolve({})["use_cases"] == seg_config.DEFAULT_USE_CASES
 
 
@@ -23,7 +23,7 @@ def test_defaults_and_merge_per_use_case():
         ({"grocery": {"min_order": 3}}, r"unknown setting\(s\) \['min_order'\]"),
         ({"grocery": {"loyalty_orders": [40, 10]}}, r"use_cases.grocery.loyalty_orders"),
         ({"grocery": {"min_orders": 0}}, r"use_cases.grocery.min_orders = 0"),
-        ({"b2b": {"fiscal_year_start_month": 0}}, r"fiscal_year_start_month = 0"),
+        ({"b2b": {"fiscal_year_start_month": 9}}, r"set the top-level fiscal_year_start_month"),
         ({"invoice": {"trim_fraction": 0.5}}, r"use_cases.invoice.trim_fraction = 0.5"),
         ({"invoice": {"top_n": True}}, r"use_cases.invoice.top_n = True"),
         ({"food": {"wide_max_categories": 5000}}, r"wide_max_categories = 5000"),
