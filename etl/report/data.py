@@ -148,7 +148,7 @@ def load(
         top_products=(
             query(conn, "top_products", {"run_id": run_id})
             if method == "rfm"
-            else pd.DataFrame(columns=["segment", "product", "rank_by_revenue"])
+            else pd.DataFrame(columns=["segment", "product", "revenue_rank"])
         ),
         clv_model=dict(model) if model else None,
         clv_bins=clv_bins,
