@@ -96,7 +96,7 @@ def test_report_in_chromium(retail_two_runs, report_file, tmp_path):
         products = dict(
             conn.execute(
                 "SELECT rfm_segment, coalesce(product_name, product_id) "
-                "FROM mart.invoice_segment_top_products WHERE rank_by_revenue = 1"
+                "FROM mart.invoice_segment_top_products WHERE revenue_rank = 1"
             ).fetchall()
         )
         headline = conn.execute(
