@@ -115,7 +115,7 @@ def test_long_running_services_have_healthchecks(services: dict) -> None:
 
 def test_one_shot_services_are_waited_for_by_completion(services: dict) -> None:
     one_shot = {n for n, s in services.items() if _one_shot(s)}
-    assert one_shot == {"secrets", "airflow-init"}
+    assert one_shot == {"secrets", "outputs-init", "airflow-init"}
     for name, svc in services.items():
         deps = svc.get("depends_on") or {}
         assert isinstance(deps, dict), f"{name}: depends_on needs conditions"
@@ -180,10 +180,10 @@ def test_secrets_service_covers_every_secret(services: dict) -> None:
     expected = {s.env: f"${{{s.env}-{segwise_secrets.GENERATE}}}" for s in segwise_secrets.SECRETS}
     assert env == expected
     for name, svc in services.items():
-        if name not in ("secrets", "redis"):
-            assert f"secrets:{SECRETS_VOLUME_DIR}:ro" in svc.get("volumes", []), name
-        if name not in ("secrets", "redis"):
-            assert svc["depends_on"].get("secrets") or svc["depends_on"].get("airflow-init"), name
+        if name in ("secrets", "redis", "outputs-init"):  # outputs-init reads no secret
+            continue
+        assert f"secrets:{SECRETS_VOLUME_DIR}:ro" in svc.get("volumes", []), name
+        assert svc["depends_on"].get("secrets") or svc["depends_on"].get("airflow-init"), name
 
 
 def test_named_volumes_hold_the_database_and_the_inbox_is_mounted(
@@ -324,3 +324,22 @@ def test_scripts_are_executable() -> None:
         ROOT / "docker" / "offline" / "build-base-images.sh",
     ]:
         assert path.stat().st_mode & stat.S_IXUSR, f"{path} is not executable"
+
+
+def test_output_folders_are_given_to_the_containers_user_before_airflow_starts(
+    services: dict,
+) -> None:
+    """The DAG writes ./reports and ./exports as AIRFLOW_UID; a fresh clone's folders (or the
+    ones compose creates) belong to whoever cloned, so a root one-shot hands them over first."""
+    init = services["outputs-init"]
+    assert init["user"] == "0:0"
+    script = " ".join(init["command"])
+    assert 'chown "${AIRFLOW_UID:-50000}:0"' in script
+    mounts = [v.split(":")[-1] for v in init["volumes"]]
+    assert mounts == ["/opt/segwise/data/reports", "/opt/segwise/data/exports"]
+    assert services["airflow-init"]["depends_on"]["outputs-init"] == {
+        "condition": "service_completed_successfully"
+    }
+    for name, svc in services.items():
+        if name != "outputs-init":
+            assert str(svc.get("user", "")).split(":")[0] not in ("0", "root"), name
