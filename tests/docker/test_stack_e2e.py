@@ -268,6 +268,8 @@ def stack(images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> I
     # scripts and the inbox (the image itself was built from the repository above).
     shutil.copy2(ROOT / "docker-compose.yml", work / "docker-compose.yml")
     shutil.copytree(ROOT / "docker" / "postgres", work / "docker" / "postgres")
+    # the bi profile's build context: compose checks it even when the profile is off
+    shutil.copytree(ROOT / "docker" / "superset", work / "docker" / "superset")
     (work / "data" / "inbox").mkdir(parents=True)
     s = Stack(work, images)
     try:
