@@ -52,7 +52,7 @@ BASE_IMAGES = {
     "POSTGRES_IMAGE": ("postgres:16", None),
     "REDIS_IMAGE": ("redis:7.2-bookworm", "celery"),
 }
-ONE_SHOTS = {"secrets", "airflow-init"}
+ONE_SHOTS = {"secrets", "outputs-init", "airflow-init"}
 
 # Addresses printed for optional profiles: profile -> (service, container port, label).
 # Hook for a dashboard profile: when COMPOSE_PROFILES includes the profile and the service
