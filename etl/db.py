@@ -106,6 +106,10 @@ def redact(text: object) -> str:
 
 # Ask the server to check, while a statement runs, that the client is still there, so the
 # statements (and parallel workers) of a killed process stop within seconds (PostgreSQL 14+).
+# pg advisory lock held by a warehouse build (one at a time) and, without waiting, by a run
+# that fills the customer totals (etl.segment.customer_state)
+WAREHOUSE_BUILD_LOCK = 0x5E6_1001
+
 CLIENT_CHECK = "-c client_connection_check_interval=2000"
 
 

@@ -25,12 +25,12 @@ from etl.ingest.mapping import CUSTOMERS, LINES, PRODUCTS, from_document
 from etl.ingest.stage import drop_raw_tables
 from etl.ingest.tuning import memory_settings
 from etl.ingest.validate import RejectedTooMany
-from etl.segment import time_marts
+from etl.segment import customer_state, time_marts
 
 __all__ = ["RejectedTooMany", "build_batch", "build_warehouse", "memory_settings"]
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
-BUILD_LOCK = 0x5E6_1001  # pg advisory lock: one warehouse build at a time
+BUILD_LOCK = db.WAREHOUSE_BUILD_LOCK  # one warehouse build at a time
 
 
 def build_warehouse(
@@ -107,8 +107,12 @@ def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> 
                 if locked[0] != "staged":  # built meanwhile by another process
                     return ledger.fetch(url, batch_id)
                 _check_staged_rows(conn, batch)
+                customer_state.begin_build(conn)
                 _build(conn, batch, progress)
                 time_marts.refresh(conn, [batch_id])  # the time marts' aggregates (0008_time)
+                # the per-customer totals a latest-date run reads (0010_customer_state)
+                totals = customer_state.refresh_for_batch(conn)
+                batch.count("customer_totals_refreshed", totals.get("customers", 0))
                 rows_read = batch.rows_read()
                 batch.rule_counts["build_seconds"] = round(time.monotonic() - started)
                 ledger.set_status(
@@ -129,6 +133,8 @@ def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> 
                     rows_duplicate=batch.rows_duplicate,
                     rule_counts=batch.rule_counts,
                 )
+                if totals["kept"]:
+                    customer_state.mark_current(conn)
     except Exception as exc:
         message = str(exc) if isinstance(exc, SegwiseError) else db_message(exc)
         if isinstance(exc, psycopg.DataError):

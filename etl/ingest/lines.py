@@ -16,6 +16,7 @@ from etl.ingest import indexes, lines_sql, sqlgen, tuning, validate, warehouse_m
 from etl.ingest.batch import Batch
 from etl.ingest.mapping import LINES
 from etl.ingest.stage import position_column
+from etl.segment import customer_state
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -49,8 +50,12 @@ def build_lines(conn: psycopg.Connection, batch: Batch, progress: Progress | Non
     validate.check_rejected_fraction(conn, batch, read - good + malformed, read + malformed)
     if progress:
         progress("writing warehouse facts", good)
+    # the customers whose kept totals the batch changes: those of its orders before the write
+    # (an order may move to another customer) and after it
+    customer_state.note_touched(conn, table)
     with timed("facts and indexes"), indexes.bulk_rebuild(conn, good, initial, batch):
         inserted, updated = _write_facts(conn, batch, table, initial)
+    customer_state.note_touched(conn, table)
     batch.rows_loaded = int(inserted)
     batch.rows_duplicate = int(good - inserted)
     batch.count("duplicate:in_warehouse", good - inserted)

@@ -160,6 +160,10 @@ DEFAULTS: dict[str, Any] = {
     "keep_customer_rows_for_dates": 30,
     # Postgres work_mem for the set-based stages (SET LOCAL): big aggregates stay in memory.
     "work_mem": "256MB",
+    # A run for the latest date reads the per-customer totals the warehouse build keeps
+    # (etl/segment/customer_state.py); false = always aggregate the order lines (same results,
+    # slower: for checking the totals).
+    "customer_state": True,
 }
 
 _TOP_KEYS = set(DEFAULTS)
@@ -225,6 +229,11 @@ def resolve(
     if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool) or keep < 1):
         raise ConfigurationError(
             f"keep_customer_rows_for_dates = {keep!r}: a whole number >= 1, or null to keep all"
+        )
+    if not isinstance(cfg["customer_state"], bool):
+        raise ConfigurationError(
+            f"customer_state = {cfg['customer_state']!r}: true (read the kept per-customer "
+            "totals when the run is for the latest date) or false (always read the order lines)"
         )
     timeout = cfg["lock_timeout_minutes"]
     if not isinstance(timeout, int | float) or timeout <= 0:

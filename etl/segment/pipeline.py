@@ -26,11 +26,11 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from etl.db import connect, local_settings, transaction
+from etl.db import connect, transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
 from etl.segment import config as seg_config
-from etl.segment import lifecycle, runs, time_marts
+from etl.segment import features, lifecycle, runs, time_marts
 from etl.segment.frames import copy_frame, read_frame
 from etl.segment.rfm import rfm_segments
 from etl.segment.tiers import size_tiers
@@ -206,21 +206,19 @@ def build_features(url: str, run_id: int) -> int:
                 ),
                 (run_id,),
             )
-        p = {"run_id": run_id, "as_of": as_of, "window_start": window_start}
         # the time marts' aggregates: batches loaded without the build's refresh, and this
         # run's fiscal year setting
         time_marts.refresh(
             conn, fiscal_year_start_month=run["params"].get("fiscal_year_start_month")
         )
-        conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_customer_categories")
-        # One sort, two streaming aggregates (see the SQL); hash aggregation back afterwards.
-        with local_settings(conn, {"enable_hashagg": "off"}):
-            conn.execute(read_sql("segmentation/customer_categories.sql"), p)
-        conn.execute("ANALYZE pg_temp.segwise_customer_categories")
-        categories = conn.execute(read_sql("segmentation/customer_category_revenue.sql"), p)
-        n_categories = categories.rowcount
-        features = conn.execute(read_sql("segmentation/customer_features.sql"), p)
-        customers = features.rowcount
+        done = features.insert_features(
+            conn,
+            run_id,
+            as_of,
+            window_start,
+            use_state=run["params"].get("customer_state", True),
+        )
+        customers = int(done["customers"])
         if customers == 0:
             raise SegwiseError(f"no customer has a sale on or before {as_of}")
         # Fresh statistics, or the planner nested-loops over a million new rows.
@@ -232,7 +230,11 @@ def build_features(url: str, run_id: int) -> int:
             run_id,
             "features",
             seconds=time.perf_counter() - t0,
-            rows={"customers": customers, "customer_category_revenue": n_categories},
+            rows={
+                "customers": customers,
+                "customer_category_revenue": int(done["customer_category_revenue"]),
+            },
+            metrics={"features": {"source": done["source"]}},
         )
     return customers
 

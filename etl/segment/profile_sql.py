@@ -8,6 +8,7 @@ INSERT ... SELECT keyed by ``run_id``, so a rebuild is DELETE + INSERT in one tr
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -17,6 +18,8 @@ from etl.errors import SegwiseError
 from etl.paths import read_sql
 
 Check = Callable[[psycopg.Connection, int], None]
+# A template model's statement for (conn, run_id, as_of), for models with {parts}.
+Statement = Callable[[psycopg.Connection, int, Any], sql.Composable]
 # The final GROUP BY (method, segment, dimension, value) has a few hundred groups, but the
 # planner cannot know it (they come out of aggregates) and estimates millions, so it sorts tens
 # of millions of wide rows instead of hashing them: 2-3x slower at 100k customers. Steer it to
@@ -33,16 +36,23 @@ def replace_profiles(
     table: str,
     model: str,
     check: Check | None = None,
+    statement: Statement | None = None,
 ) -> int:
-    """DELETE the run's rows of ``segmentation.<table>``, run ``model``; rows written."""
+    """DELETE the run's rows of ``segmentation.<table>``, run ``model`` (with %(run_id)s and
+    %(as_of)s bound), or ``statement``'s SQL when given; rows written."""
     if isinstance(conn_or_url, psycopg.Connection):
-        return _replace(conn_or_url, run_id, table, model, check)
+        return _replace(conn_or_url, run_id, table, model, check, statement)
     with transaction(conn_or_url) as conn:
-        return _replace(conn, run_id, table, model, check)
+        return _replace(conn, run_id, table, model, check, statement)
 
 
 def _replace(
-    conn: psycopg.Connection, run_id: int, table: str, model: str, check: Check | None
+    conn: psycopg.Connection,
+    run_id: int,
+    table: str,
+    model: str,
+    check: Check | None,
+    statement: Statement | None,
 ) -> int:
     row = conn.execute(
         "SELECT as_of_date, (SELECT count(*) FROM segmentation.customer_features "
@@ -68,6 +78,10 @@ def _replace(
         "SELECT pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)", (MIN_WORK_MEM,)
     ).fetchone()[0]:
         settings["work_mem"] = MIN_WORK_MEM
+    if statement is not None:
+        query = statement(conn, run_id, as_of)
+        with local_settings(conn, settings):
+            return conn.execute(query).rowcount
     with local_settings(conn, settings):
         cur = conn.execute(read_sql(model), {"run_id": run_id, "as_of": as_of})
     return cur.rowcount

@@ -1,0 +1,252 @@
+"""Per-customer totals kept current by the warehouse build (revision 0010_customer_state).
+
+A run for the latest date reads one row per customer (``warehouse.customer_order_totals``,
+``customer_category_totals``, ``customer_channel_totals``) instead of re-aggregating every order
+line ever loaded, so a daily run costs what the day brought. The same SQL models compute the
+totals either for every order up to an as-of date (a backfill, or the first run after a big
+load) or for every order of the customers a batch touched (the build), so both paths give the
+same rows.
+
+How the totals stay right:
+- ``begin_build`` / ``note_touched`` / ``refresh_for_batch`` run inside a batch's transaction:
+  the customers of the orders the batch writes (before and after the write, so a customer an
+  order moved away from is recomputed too) get their rows recomputed from all their orders.
+- ``warehouse.customer_state_status.built_digest`` is the digest of the built batches the totals
+  reflect (``runs.built_batches``). A build only updates totals that were current before it;
+  otherwise, or when the batch touches many customers or changes a product's category, it
+  leaves them stale (digest NULL) rather than pay a whole recompute inside the load.
+- A run for the latest date with stale totals computes from the lines as before and, when no
+  build is running, stores what it computed as the new totals (``fill_from``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from etl.db import WAREHOUSE_BUILD_LOCK, local_settings
+from etl.paths import read_sql
+from etl.segment import runs
+
+log = logging.getLogger(__name__)
+
+ORDER_TOTALS = sql.Identifier("warehouse", "customer_order_totals")
+CATEGORY_TOTALS = sql.Identifier("warehouse", "customer_category_totals")
+CHANNEL_TOTALS = sql.Identifier("warehouse", "customer_channel_totals")
+TOUCHED = sql.Identifier("segwise_touched_customers")
+PRODUCTS_BEFORE = sql.Identifier("segwise_product_categories_before")
+# A batch touching more than this share of the customers leaves the totals stale: recomputing
+# that many customers one by one costs more than the next run's one pass over the lines.
+INCREMENTAL_MAX_SHARE = 0.2
+# The whole-warehouse pass groups ~10M (customer, category, product) rows: sorted, not hashed
+# (the planner cannot know the group count and would spill a hash table).
+WHOLE_PASS_SETTINGS = {"enable_hashagg": "off"}
+
+
+# ------------------------------------------------------------------------------- the models
+
+
+def model(name: str, **parts: sql.Composable) -> sql.Composed:
+    """A template model of sql/ with its {parts} filled."""
+    return sql.SQL(read_sql(name)).format(**parts)
+
+
+def orders_up_to(as_of: dt.date | None) -> sql.Composable:
+    """fact_order rows with a customer, dated up to ``as_of`` (None: all)."""
+    query = "SELECT * FROM warehouse.fact_order WHERE customer_id IS NOT NULL"
+    if as_of is None:
+        return sql.SQL(query)
+    return sql.SQL(query + " AND order_date <= {}").format(sql.Literal(as_of))
+
+
+def orders_of_touched() -> sql.Composable:
+    """Every order of the customers the batch touched (through fact_order's customer index)."""
+    return sql.SQL(
+        "SELECT * FROM warehouse.fact_order WHERE customer_id IN (SELECT customer_id FROM {})"
+    ).format(TOUCHED)
+
+
+def _date(as_of: dt.date | None) -> sql.Composable:
+    return sql.SQL("'infinity'::date") if as_of is None else sql.Literal(as_of)
+
+
+def order_totals(orders: sql.Composable) -> sql.Composed:
+    """SELECT of customer_order_totals.sql over ``orders``."""
+    return model("warehouse/customer_order_totals.sql", orders=orders)
+
+
+def category_totals(orders: sql.Composable, as_of: dt.date | None) -> sql.Composed:
+    """SELECT of customer_category_totals.sql over ``orders``' lines up to ``as_of``."""
+    return model("warehouse/customer_category_totals.sql", orders=orders, as_of=_date(as_of))
+
+
+def channel_totals(orders: sql.Composable, as_of: dt.date | None) -> sql.Composed:
+    """SELECT of customer_channel_totals.sql over ``orders`` (lines up to ``as_of``)."""
+    return model("warehouse/customer_channel_totals.sql", orders=orders, as_of=_date(as_of))
+
+
+def temp_table(conn: psycopg.Connection, name: str, select: sql.Composable) -> sql.Identifier:
+    """``select`` as a temporary table dropped at commit, ANALYZEd; its identifier."""
+    table = sql.Identifier(name)
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(table))
+    conn.execute(sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS {}").format(table, select))
+    conn.execute(sql.SQL("ANALYZE {}").format(table))
+    return table
+
+
+# ------------------------------------------------------------------------------ the reader
+
+
+def newest_order_date(conn: psycopg.Connection) -> dt.date | None:
+    return conn.execute("SELECT max(order_date) FROM warehouse.fact_order").fetchone()[0]
+
+
+def is_current(conn: psycopg.Connection) -> bool:
+    """The totals reflect exactly the batches built into the warehouse."""
+    digest = conn.execute("SELECT built_digest FROM warehouse.customer_state_status").fetchone()
+    return digest is not None and digest[0] == runs.built_batches(conn)[1]
+
+
+def usable_for(conn: psycopg.Connection, as_of: dt.date) -> bool:
+    """A run for ``as_of`` may read the totals: they are current and no order is later."""
+    newest = newest_order_date(conn)
+    return newest is not None and as_of >= newest and is_current(conn)
+
+
+def fill_from(
+    conn: psycopg.Connection, as_of: dt.date, order_rows: sql.Identifier, categories: sql.Identifier
+) -> bool:
+    """Store a latest-date run's whole-warehouse totals (temp tables ``order_rows`` and
+    ``categories``, computed up to ``as_of``) as the kept totals, with the channel totals.
+
+    Only when ``as_of`` covers every order (then the run's totals are the all-time ones) and no
+    build is running (the lock is tried, never waited for). Returns whether it stored them."""
+    newest = newest_order_date(conn)
+    if newest is None or as_of < newest:
+        return False
+    if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (WAREHOUSE_BUILD_LOCK,)).fetchone()[
+        0
+    ]:
+        log.info("customer totals not stored: a warehouse build is running")
+        return False
+    digest = runs.built_batches(conn)[1]
+    conn.execute(
+        sql.SQL("TRUNCATE {}, {}, {}").format(ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS)
+    )
+    conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(ORDER_TOTALS, order_rows))
+    conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(CATEGORY_TOTALS, categories))
+    conn.execute(
+        sql.SQL("INSERT INTO {} {}").format(
+            CHANNEL_TOTALS, channel_totals(orders_up_to(None), None)
+        )
+    )
+    _mark(conn, digest)
+    conn.execute(
+        "ANALYZE warehouse.customer_order_totals, warehouse.customer_category_totals, "
+        "warehouse.customer_channel_totals"
+    )
+    log.info("customer totals stored for every customer (as of %s)", as_of)
+    return True
+
+
+def _mark(conn: psycopg.Connection, digest: str | None) -> None:
+    conn.execute(
+        "UPDATE warehouse.customer_state_status SET built_digest = %s, refreshed_at = now()",
+        (digest,),
+    )
+
+
+# ------------------------------------------------------------------------------- the build
+
+
+def begin_build(conn: psycopg.Connection) -> bool:
+    """Start of a batch's transaction: when the totals are current, an empty set of touched
+    customers and a copy of the product categories. Returns whether the totals are kept."""
+    for table in (TOUCHED, PRODUCTS_BEFORE):
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(table))
+    if not is_current(conn):
+        return False
+    conn.execute(
+        sql.SQL("CREATE TEMPORARY TABLE {} (customer_id text PRIMARY KEY) ON COMMIT DROP").format(
+            TOUCHED
+        )
+    )
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS "
+            "SELECT product_id, category_l1 FROM warehouse.dim_product"
+        ).format(PRODUCTS_BEFORE)
+    )
+    return True
+
+
+def note_touched(conn: psycopg.Connection, staged: sql.Identifier) -> None:
+    """Add the customers of the orders in the staged lines table (called before and after the
+    facts are written: an order may move from one customer to another)."""
+    if not _tracking(conn):
+        return
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} SELECT DISTINCT o.customer_id FROM warehouse.fact_order AS o "
+            "WHERE o.order_id IN (SELECT order_id FROM {} WHERE _reject IS NULL) "
+            "AND o.customer_id IS NOT NULL ON CONFLICT DO NOTHING"
+        ).format(TOUCHED, staged)
+    )
+
+
+def _tracking(conn: psycopg.Connection) -> bool:
+    found = conn.execute("SELECT to_regclass('pg_temp.segwise_touched_customers')").fetchone()
+    return found[0] is not None
+
+
+def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
+    """End of a batch's build: recompute the touched customers' totals, or leave the totals
+    stale (see the module docstring). Call ``mark_current`` after the batch is recorded built
+    when ``result["kept"]``."""
+    if not _tracking(conn):
+        return {"kept": False, "reason": "not current before the batch"}
+    changed = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {} AS b JOIN warehouse.dim_product AS p USING (product_id) "
+            "WHERE p.category_l1 IS DISTINCT FROM b.category_l1"
+        ).format(PRODUCTS_BEFORE)
+    ).fetchone()[0]
+    if changed:
+        _mark(conn, None)
+        return {"kept": False, "reason": f"{changed} products changed category"}
+    touched, known = conn.execute(
+        sql.SQL("SELECT (SELECT count(*) FROM {}), (SELECT count(*) FROM {})").format(
+            TOUCHED, ORDER_TOTALS
+        )
+    ).fetchone()
+    if touched > INCREMENTAL_MAX_SHARE * max(known, 1) and touched > 1000:
+        _mark(conn, None)
+        return {"kept": False, "reason": f"{touched} customers touched of {known}"}
+    conn.execute(sql.SQL("ANALYZE {}").format(TOUCHED))
+    orders = orders_of_touched()
+    for table in (ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS):
+        conn.execute(
+            sql.SQL("DELETE FROM {} WHERE customer_id IN (SELECT customer_id FROM {})").format(
+                table, TOUCHED
+            )
+        )
+    conn.execute(sql.SQL("INSERT INTO {} {}").format(ORDER_TOTALS, order_totals(orders)))
+    conn.execute(
+        sql.SQL("INSERT INTO {} {}").format(CATEGORY_TOTALS, category_totals(orders, None))
+    )
+    conn.execute(sql.SQL("INSERT INTO {} {}").format(CHANNEL_TOTALS, channel_totals(orders, None)))
+    return {"kept": True, "customers": int(touched)}
+
+
+def mark_current(conn: psycopg.Connection) -> None:
+    """After the batch is recorded built: the totals reflect the built batches again."""
+    _mark(conn, runs.built_batches(conn)[1])
+
+
+def whole_pass(conn: psycopg.Connection) -> Any:
+    """Planner settings for a statement over every order line (a context manager)."""
+    return local_settings(conn, WHOLE_PASS_SETTINGS)
