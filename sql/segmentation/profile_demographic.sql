@@ -8,62 +8,98 @@
 --   index_vs_all = 100 * share / (customers in the band / all customers); 100 = same as everyone
 --   revenue      = net revenue (customer_features.monetary), revenue_share within the segment
 --   gross_margin = sales minus cost over lines with cost data; margin_pct over those sales
+-- Each customer is added up once: first per combination of (segment in every method, band
+-- in every dimension), then those combinations per method and band. Joining every membership
+-- (one per method) to every band row instead multiplied the rows by methods x dimensions.
 INSERT INTO segmentation.demographic_profiles (
     run_id, method, segment, dimension, value, customers, share, index_vs_all, orders,
     revenue, revenue_share, gross_margin, margin_pct, extra
 )
-WITH features AS (
+WITH customers AS (
+    -- one row per customer of the run: method -> segment of every method that labelled it,
+    -- its bands ('unknown' where missing) and its measures
     SELECT
         f.customer_id,
-        f.frequency,
-        f.monetary,
-        f.gross_revenue,
-        f.gross_margin,
-        f.gross_margin + f.cost_amount AS costed_sales
+        coalesce(
+            jsonb_object_agg(s.method, s.segment) FILTER (WHERE s.method IS NOT NULL), '{}'
+        ) AS segments,
+        min(f.frequency) AS frequency,
+        min(f.monetary) AS monetary,
+        min(f.gross_revenue) AS gross_revenue,
+        min(f.gross_margin) AS gross_margin,
+        min(f.gross_margin + f.cost_amount) AS costed_sales,
+        min(coalesce(nullif(s.scores ->> 'age_band', ''), 'unknown'))
+            FILTER (WHERE s.method = 'demographic') AS age_band,
+        min(coalesce(nullif(s.scores ->> 'income_band', ''), 'unknown'))
+            FILTER (WHERE s.method = 'demographic') AS income_band,
+        min(coalesce(nullif(s.scores ->> 'gender', ''), 'unknown'))
+            FILTER (WHERE s.method = 'demographic') AS gender,
+        min(coalesce(nullif(s.scores ->> 'family_status', ''), 'unknown'))
+            FILTER (WHERE s.method = 'demographic') AS family_status,
+        min(coalesce(nullif(s.scores ->> 'dependants', ''), 'unknown'))
+            FILTER (WHERE s.method = 'demographic') AS dependants,
+        min(coalesce(nullif(s.scores ->> 'region', ''), 'unknown'))
+            FILTER (WHERE s.method = 'demographic') AS region
     FROM segmentation.customer_features AS f
+    LEFT JOIN segmentation.customer_segments AS s
+        ON s.run_id = f.run_id AND s.customer_id = f.customer_id
     WHERE f.run_id = %(run_id)s
+    GROUP BY f.customer_id
 ),
-members AS (
-    SELECT s.method, s.segment, s.customer_id
-    FROM segmentation.customer_segments AS s
-    WHERE s.run_id = %(run_id)s
+combos AS (
+    SELECT
+        segments,
+        coalesce(age_band, 'unknown') AS age_band,
+        coalesce(income_band, 'unknown') AS income_band,
+        coalesce(gender, 'unknown') AS gender,
+        coalesce(family_status, 'unknown') AS family_status,
+        coalesce(dependants, 'unknown') AS dependants,
+        coalesce(region, 'unknown') AS region,
+        count(*) AS customers,
+        sum(frequency) AS orders,
+        sum(monetary) AS revenue,
+        sum(gross_revenue) AS gross_sales,
+        sum(gross_margin) AS gross_margin,
+        sum(costed_sales) AS costed_sales
+    FROM customers
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+),
+labelled AS (
+    SELECT x.key AS method, x.value AS segment, c.*
+    FROM combos AS c
+    CROSS JOIN LATERAL jsonb_each_text(c.segments) AS x
     UNION ALL
-    SELECT 'all', 'all', customer_id
-    FROM features
+    SELECT 'all', 'all', c.*
+    FROM combos AS c
 ),
 segment_totals AS (
-    SELECT m.method, m.segment, count(*) AS customers, sum(x.monetary) AS revenue
-    FROM members AS m
-    JOIN features AS x ON x.customer_id = m.customer_id
-    GROUP BY m.method, m.segment
+    SELECT method, segment, sum(customers) AS customers, sum(revenue) AS revenue
+    FROM labelled
+    GROUP BY method, segment
 ),
 cells AS (
     SELECT
-        m.method,
-        m.segment,
+        l.method,
+        l.segment,
         b.dimension,
-        -- no label or no value (customer without demographic data): band 'unknown'
-        coalesce(nullif(b.value, ''), 'unknown') AS value,
-        count(*) AS customers,
-        sum(x.frequency) AS orders,
-        sum(x.monetary) AS revenue,
-        sum(x.gross_revenue) AS gross_sales,
-        sum(x.gross_margin) AS gross_margin,
-        sum(x.costed_sales) AS costed_sales
-    FROM members AS m
-    JOIN features AS x ON x.customer_id = m.customer_id
-    LEFT JOIN segmentation.customer_segments AS d
-        ON d.run_id = %(run_id)s AND d.method = 'demographic' AND d.customer_id = m.customer_id
+        b.value,
+        sum(l.customers) AS customers,
+        sum(l.orders) AS orders,
+        sum(l.revenue) AS revenue,
+        sum(l.gross_sales) AS gross_sales,
+        sum(l.gross_margin) AS gross_margin,
+        sum(l.costed_sales) AS costed_sales
+    FROM labelled AS l
     CROSS JOIN LATERAL (
         VALUES
-            ('age_band', d.scores ->> 'age_band'),
-            ('income_band', d.scores ->> 'income_band'),
-            ('gender', d.scores ->> 'gender'),
-            ('family_status', d.scores ->> 'family_status'),
-            ('dependants', d.scores ->> 'dependants'),
-            ('region', d.scores ->> 'region')
+            ('age_band', l.age_band),
+            ('income_band', l.income_band),
+            ('gender', l.gender),
+            ('family_status', l.family_status),
+            ('dependants', l.dependants),
+            ('region', l.region)
     ) AS b (dimension, value)
-    GROUP BY m.method, m.segment, b.dimension, coalesce(nullif(b.value, ''), 'unknown')
+    GROUP BY l.method, l.segment, b.dimension, b.value
 ),
 population AS (
     SELECT

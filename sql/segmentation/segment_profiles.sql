@@ -46,13 +46,25 @@ agg AS (
     FROM seg
     GROUP BY method, segment
 ),
+memberships AS (
+    -- one row per customer: method -> segment of every method that labelled it
+    SELECT customer_id, jsonb_object_agg(method, segment) AS segments
+    FROM segmentation.customer_segments
+    WHERE run_id = %(run_id)s
+    GROUP BY customer_id
+),
 cats AS (
-    SELECT s.method, s.segment, c.category, sum(c.revenue) AS revenue
-    FROM segmentation.customer_segments AS s
-    JOIN segmentation.customer_category_revenue AS c
-        ON c.run_id = s.run_id AND c.customer_id = s.customer_id
-    WHERE s.run_id = %(run_id)s
-    GROUP BY s.method, s.segment, c.category
+    -- category revenue added up once per combination of segments, then per method
+    SELECT x.key AS method, x.value AS segment, c.category, sum(c.revenue) AS revenue
+    FROM (
+        SELECT m.segments, c.category, sum(c.revenue) AS revenue
+        FROM memberships AS m
+        JOIN segmentation.customer_category_revenue AS c
+            ON c.run_id = %(run_id)s AND c.customer_id = m.customer_id
+        GROUP BY m.segments, c.category
+    ) AS c
+    CROSS JOIN LATERAL jsonb_each_text(c.segments) AS x
+    GROUP BY x.key, x.value, c.category
 ),
 top AS (
     SELECT method, segment, (array_agg(category ORDER BY revenue DESC, category))[1:3] AS top
@@ -60,14 +72,19 @@ top AS (
     GROUP BY method, segment
 ),
 dominant AS (
-    SELECT DISTINCT ON (s.method, s.segment)
-        s.method, s.segment, r.segment AS rfm_segment, count(*) AS customers
-    FROM segmentation.customer_segments AS s
-    JOIN segmentation.customer_segments AS r
-        ON r.run_id = s.run_id AND r.method = 'rfm' AND r.customer_id = s.customer_id
-    WHERE s.run_id = %(run_id)s AND s.method <> 'rfm'
-    GROUP BY s.method, s.segment, r.segment
-    ORDER BY s.method, s.segment, count(*) DESC, r.segment
+    -- the most common RFM segment of each other method's segment
+    SELECT DISTINCT ON (x.key, x.value)
+        x.key AS method, x.value AS segment, c.rfm_segment, sum(c.customers) AS customers
+    FROM (
+        SELECT segments, segments ->> 'rfm' AS rfm_segment, count(*) AS customers
+        FROM memberships
+        WHERE segments ? 'rfm'
+        GROUP BY segments
+    ) AS c
+    CROSS JOIN LATERAL jsonb_each_text(c.segments) AS x
+    WHERE x.key <> 'rfm'
+    GROUP BY x.key, x.value, c.rfm_segment
+    ORDER BY x.key, x.value, sum(c.customers) DESC, c.rfm_segment
 )
 SELECT
     %(run_id)s,
