@@ -1,0 +1,179 @@
+"""Benchmark the daily increment against a full load and run, side by side in one session.
+
+    .venv/bin/python bench/segment/bench_daily.py --lines 10000000 [--reuse URL] [--keep]
+
+On a throwaway warehouse: the demo history sized for --lines (2024-11-01..2026-10-31) is loaded
+with `segwise load --layout segwise`, then, each as its own process (wall time and peak RSS from
+getrusage):
+1. the six-method run for the last day, reading the order lines (`customer_state: false`, what
+   every run did before the kept customer totals): the full recompute;
+2. the same run as a daily schedule makes it: the first run after the load, which stores the
+   customer totals, then a second one that reads them (the full run of a warehouse in use);
+3. `segwise run --methods rfm` for that day and the pandas baseline (pull the lines, same
+   scores);
+4. the daily increment: the next day's demo feed loaded (`segwise load`) and the six-method run
+   for that day.
+Ratios are printed and written to bench/results/daily-<lines>.json. The three mart tables of
+runs 1 and 2 are compared by md5 of their sorted rows (they must be identical).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+from bench_segment import ADMIN_URL, RUN_CLI, _python, demo_warehouse, pandas_baseline  # noqa: E402
+
+from etl import migrate  # noqa: E402
+from etl.demo.history import customers_for_lines  # noqa: E402
+
+SIX = "rfm,tiers,kmeans,hierarchical,demographic,channel"
+START, END = dt.date(2024, 11, 1), dt.date(2026, 10, 31)
+NEXT_DAY = END + dt.timedelta(days=1)
+COMPARED = {
+    "customer_segments": "method, customer_id, segment_id, segment, scores",
+    "segment_profiles": "method, segment, customers, revenue, avg_monetary, median_monetary, "
+    "top_categories, extra",
+    "channel_profiles": "method, segment, dimension, value, customers, orders, revenue, "
+    "gross_margin, extra",
+    "demographic_profiles": "method, segment, dimension, value, customers, revenue, extra",
+}
+
+
+def timed_cli(args: list[str]) -> dict:
+    """One `segwise` command in its own process: wall seconds and peak RSS."""
+    proc = subprocess.run(
+        [_python(), "-c", RUN_CLI, *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"segwise {args[0]} failed ({proc.returncode})")
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("BENCH"))
+    _, seconds, maxrss_kb = line.split()
+    return {"seconds": round(float(seconds), 2), "peak_rss_mb": round(int(maxrss_kb) / 1024)}
+
+
+def run(url: str, as_of: dt.date, methods: str, config: Path | None = None) -> dict:
+    args = ["run", "--as-of", as_of.isoformat(), "--methods", methods, "--database-url", url]
+    if config is not None:
+        args += ["--config", str(config)]
+    out = timed_cli(args)
+    with psycopg.connect(url) as conn:
+        out["run_id"], out["timings"], out["metrics"] = conn.execute(
+            "SELECT run_id, timings, metrics -> 'features' FROM segmentation.runs "
+            "WHERE status = 'published' ORDER BY published_at DESC, run_id DESC LIMIT 1"
+        ).fetchone()
+    print(f"run {as_of} {methods}: {out}", file=sys.stderr)
+    return out
+
+
+def digests(url: str, run_id: int) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        return {
+            table: conn.execute(
+                sql.SQL(
+                    "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) "
+                    "FROM (SELECT {} FROM segmentation.{} WHERE run_id = %s) AS t"
+                ).format(sql.SQL(columns), sql.Identifier(table)),
+                (run_id,),
+            ).fetchone()[0]
+            for table, columns in COMPARED.items()
+        }
+
+
+def day_feed(workdir: Path, lines: int) -> Path:
+    out = workdir / f"demo_{lines}_day_{NEXT_DAY}"
+    if not out.exists():
+        customers = customers_for_lines(42, lines, START, END)
+        subprocess.run(
+            [_python(), "-m", "etl.cli", "demo", "generate", "--out", str(out), "--day"]
+            + [NEXT_DAY.isoformat(), "--customers", str(customers)],
+            check=True,
+            cwd=ROOT,
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=10_000_000)
+    ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    ap.add_argument("--reuse", metavar="URL", help="a warehouse with the history loaded")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/segwise_bench"))
+    opts = ap.parse_args()
+    opts.workdir.mkdir(parents=True, exist_ok=True)
+    name = f"segwise_daily_{uuid.uuid4().hex[:8]}"
+    result: dict = {"lines_arg": opts.lines, "load_average_start": os.getloadavg()}
+    if opts.reuse:
+        url = opts.reuse
+    else:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        migrate.upgrade(url)
+        result["history"] = demo_warehouse(url, opts.lines, opts.workdir)
+    feed = day_feed(opts.workdir, opts.lines)
+    lines_only = opts.workdir / "customer_state_off.yml"
+    lines_only.write_text("customer_state: false\n", encoding="utf-8")
+    try:
+        result["full_from_lines"] = run(url, END, SIX, lines_only)
+        result["first_run_after_load"] = run(url, END, SIX)
+        result["full_from_state"] = run(url, END, SIX)
+        same = digests(url, result["full_from_lines"]["run_id"]) == digests(
+            url, result["full_from_state"]["run_id"]
+        )
+        result["same_marts_lines_vs_state"] = same
+        result["rfm_only"] = run(url, END, "rfm")
+        result["pandas_rfm"] = pandas_baseline(url, END.isoformat())
+        t = time.perf_counter()
+        result["daily_load"] = timed_cli(
+            ["load", str(feed), "--layout", "segwise", "-q", "--database-url", url]
+        )
+        result["daily_run"] = run(url, NEXT_DAY, SIX)
+        daily = time.perf_counter() - t
+        result["daily_seconds"] = round(daily, 2)
+        history_load = result.get("history", {}).get("load_seconds")
+        full_lines = result["full_from_lines"]["seconds"]
+        result["ratios"] = {
+            "daily / (history load + full run from lines)": round(
+                daily / (history_load + full_lines), 4
+            )
+            if history_load
+            else None,
+            "daily / full run from lines": round(daily / full_lines, 4),
+            "daily / full run from state": round(daily / result["full_from_state"]["seconds"], 4),
+            "rfm run / pandas baseline": round(
+                result["rfm_only"]["seconds"] / result["pandas_rfm"]["total_seconds"], 3
+            )
+            if "total_seconds" in result["pandas_rfm"]
+            else None,
+        }
+        result["load_average_end"] = os.getloadavg()
+        out_dir = ROOT / "bench" / "results"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out = out_dir / f"daily-{opts.lines}.json"
+        out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        print(json.dumps(result, indent=2, default=str))
+    finally:
+        if not opts.keep and not opts.reuse:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+if __name__ == "__main__":
+    main()
