@@ -1,7 +1,7 @@
 """customer_segmentation: load new order data, segment customers, publish the marts.
 
 Thin by design: task bodies live in ``etl.orchestration.tasks`` and ``.outputs``; settings come
-from the environment (``etl.orchestration.settings``, ``.alerts``); the form's params and their
+from the environment (``etl.orchestration.dag_settings``, ``.alerts``); the form's params and their
 validation from ``etl.orchestration.params``. See docs/airflow.md.
 """
 
@@ -13,8 +13,8 @@ from airflow.sdk import TriggerRule, dag, get_current_context, task
 
 from etl.orchestration import alerts
 from etl.orchestration.assets import segments_asset
+from etl.orchestration.dag_settings import DagSettings
 from etl.orchestration.params import dag_params
-from etl.orchestration.settings import DagSettings
 
 SETTINGS = DagSettings.from_env()
 ALERTS = alerts.AlertSettings.from_env()

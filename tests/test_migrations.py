@@ -10,6 +10,7 @@ import psycopg
 
 from etl import migrate
 from etl.cli import main
+from etl.mart.views import mart_view_files
 from tests.conftest import create_database, drop_database
 
 SCHEMAS = {"staging", "warehouse", "segmentation", "mart"}
@@ -29,6 +30,21 @@ def _tables(url: str, schema: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _mart_views(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT viewname FROM pg_views WHERE schemaname = 'mart'").fetchall()
+    return {r[0] for r in rows}
+
+
+def _bi_granted(url: str) -> bool:
+    """segwise_bi has this database's grants (CONNECT of its own; every role has PUBLIC's)."""
+    with psycopg.connect(url) as conn:
+        (acl,) = conn.execute(
+            "SELECT datacl::text FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+    return "segwise_bi=" in (acl or "")
+
+
 def test_upgrade_creates_schemas_and_own_version_table(empty_database_url, capsys):
     url = empty_database_url
     assert main(["db", "upgrade", "--database-url", url]) == 0
@@ -38,7 +54,7 @@ def test_upgrade_creates_schemas_and_own_version_table(empty_database_url, capsy
         url, "warehouse"
     )
     public = _tables(url, "public")
-    assert "segwise_alembic_version" in public
+    assert migrate.VERSION_TABLE in public
     assert "alembic_version" not in public, "Airflow owns alembic_version; ours must differ"
     assert migrate.current_revision(url) == migrate.head_revision()
     assert "upgraded" in capsys.readouterr().out
@@ -72,6 +88,24 @@ def test_downgrade_to_base_removes_everything(empty_database_url):
     assert migrate.current_revision(url) is None
     migrate.upgrade(url)  # and back up again
     assert _schemas(url) == SCHEMAS
+
+
+def test_mart_layer_exists_at_head_only(empty_database_url):
+    """No revision creates or meets a mart view: every revision runs on a database without them
+    (today's views may read columns of any revision), and they are built once head is reached."""
+    url = empty_database_url
+    for revision in ("0002_segmentation", "0005_run_reliability", "0008_time"):
+        migrate.upgrade(url, revision)
+        assert _mart_views(url) == set(), revision
+    migrate.upgrade(url)
+    assert _mart_views(url) == {p.stem for p in mart_view_files()}
+    assert _bi_granted(url)
+    migrate.downgrade(url, "0004_ingest_reliability")
+    assert _mart_views(url) == set()
+    assert not _bi_granted(url)
+    migrate.upgrade(url)
+    assert _mart_views(url) == {p.stem for p in mart_view_files()}
+    assert _bi_granted(url)
 
 
 def test_missing_database_url_is_a_clear_error(monkeypatch, capsys):

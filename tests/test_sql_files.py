@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from etl.mart.views import mart_view_files
 from etl.paths import sql_dir
-from etl.segment import bi
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = sql_dir()
@@ -113,7 +113,7 @@ def _layout_models() -> set[str]:
 def test_every_sql_file_is_used_by_code():
     patterns, constants = _sql_references()
     names = constants | _layout_models()  # values the wildcard parts of an f-string can take
-    mart = {p.relative_to(SQL).as_posix() for p in bi.mart_view_files()}
+    mart = {p.relative_to(SQL).as_posix() for p in mart_view_files()}
     unused = []
     for relative in SQL_FILES:
         if relative in mart:

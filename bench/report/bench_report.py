@@ -2,7 +2,7 @@
 
 Builds a throwaway warehouse with bench/segment/warehouse.py (SQL-generated files loaded by the
 real loader), runs two published runs (so the report has a previous run, migrations and sizes
-over time), writes the report and opens it in headless Chromium (tests/report/chromium.py)
+over time), writes the report and opens it in headless Chromium (tests/chromium.py)
 several times. Prints one JSON line; BENCHMARKS.md ("Report") records the results.
 
     .venv/bin/python bench/report/bench_report.py --customers 1000000 --lines 4000000
@@ -28,8 +28,8 @@ import warehouse  # noqa: E402  (bench/segment/warehouse.py)
 from etl import migrate  # noqa: E402
 from etl.report import write_report  # noqa: E402
 from etl.segment import pipeline  # noqa: E402
+from tests.chromium import CHART_MARKS_JS, Chromium  # noqa: E402
 from tests.conftest import create_database, drop_database  # noqa: E402
-from tests.report.chromium import CHART_MARKS_JS, Chromium  # noqa: E402
 
 EARLIER, AS_OF = dt.date(2023, 9, 30), dt.date(2023, 12, 31)
 
@@ -70,8 +70,10 @@ def main() -> None:
         opens = []
         with Chromium() as browser:
             for _ in range(args.opens):
-                session, log, seconds = browser.open(out)
-                charts = browser.evaluate(session, CHART_MARKS_JS)
+                page = browser.new_page()
+                seconds = page.open_file(out)
+                charts = page.evaluate(CHART_MARKS_JS)
+                log = page.log()
                 assert all(c["marks"] for c in charts), charts
                 assert not log.network_requests and not log.console_errors, log
                 opens.append(seconds)

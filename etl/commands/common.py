@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 
 from etl.db import register_connection_secrets
-from etl.settings import DATABASE_URL_ENV, database_url
+from etl.environment import DATABASE_URL_ENV, database_url
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:

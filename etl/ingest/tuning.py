@@ -9,7 +9,8 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-from etl import db, settings
+from etl import db
+from etl import environment as settings
 
 TEMP_BUFFERS = "512MB"  # the build's temp tables (rejected rows, totals, dimension rows)
 LOCAL_SETTINGS = (

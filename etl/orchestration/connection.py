@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from etl.errors import ConfigurationError
-from etl.orchestration.settings import WAREHOUSE_CONN_ID
+from etl.orchestration.dag_settings import WAREHOUSE_CONN_ID
 
 # Connection extras that are libpq parameters and must survive into the URL.
 LIBPQ_EXTRAS = (

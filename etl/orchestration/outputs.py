@@ -15,7 +15,7 @@ from typing import Any
 
 from etl.db import connect
 from etl.errors import SegwiseError
-from etl.orchestration.settings import OutputSettings
+from etl.orchestration.dag_settings import OutputSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from etl.dates import parse_date
 from etl.errors import SegwiseError
-from etl.orchestration.settings import SOURCES
+from etl.orchestration.dag_settings import SOURCES
 from etl.segment.config import METHODS
 
 PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters")

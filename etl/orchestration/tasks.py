@@ -17,7 +17,7 @@ from typing import Any
 
 from etl.errors import SegwiseError
 from etl.orchestration import params as run_params
-from etl.orchestration.settings import SourceSettings
+from etl.orchestration.dag_settings import SourceSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Segmentation results, run ledger and lock, the BI role and the mart views.
+"""Segmentation results, run ledger and lock.
 
 Revision ID: 0002_segmentation
 Revises: 0001_warehouse
@@ -10,16 +10,12 @@ run per as-of date, enforced by a partial unique index). Long tables (one row pe
 customer / segment / band) let each method be its own stage (an Airflow task) without updating
 another stage's rows.
 
-The mart views (``sql/mart/*.sql``) and the ``segwise_bi`` role are *repeatable*: this revision
-creates them, and ``etl.segment.bi.apply_bi_layer`` re-applies them on every ``segwise db
-upgrade`` (hooked in ``migrations/env.py``), which is how a new ``SEGWISE_BI_PASSWORD`` is rotated
-in and how view changes in ``sql/mart`` reach an existing warehouse. The role is cluster-wide and
-shared by every database on the server, so downgrade revokes this database's grants but keeps it.
+The ``mart`` views over these tables and the ``segwise_bi`` role are no revision's: they are
+applied from today's ``sql/mart`` once an upgrade reaches head (``etl.mart.layer``, hooked in
+``migrations/env.py``), and removed before any revision runs.
 """
 
 from alembic import op
-
-from etl.segment import bi
 
 revision = "0002_segmentation"
 down_revision = "0001_warehouse"
@@ -231,9 +227,7 @@ DROP TABLE IF EXISTS segmentation.runs;
 
 def upgrade() -> None:
     op.execute(UPGRADE)
-    bi.apply_bi_layer(op.get_bind())
 
 
 def downgrade() -> None:
-    bi.drop_bi_layer(op.get_bind())
     op.execute(DOWNGRADE_TABLES)

@@ -133,9 +133,6 @@ COMMENT ON COLUMN segmentation.kpi_state.refreshed_at IS
 """
 
 DOWNGRADE = """
-DROP VIEW IF EXISTS mart.monthly_kpis;
-DROP VIEW IF EXISTS mart.cohort_retention;
-DROP VIEW IF EXISTS mart.calendar;
 DROP TABLE IF EXISTS segmentation.kpi_state;
 DROP TABLE IF EXISTS segmentation.cohort_cells;
 DROP TABLE IF EXISTS segmentation.kpi_periods;

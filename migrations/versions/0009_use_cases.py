@@ -55,20 +55,9 @@ COMMENT ON COLUMN segmentation.personality_clusters.cluster_id IS
 COMMENT ON COLUMN segmentation.personality_clusters.cluster_name IS 'Readable cluster name.';
 """
 
-# The use-case views (sql/mart/{invoice,food,b2b,grocery,personality}_*.sql and the generated
-# mart.food_customer_wide) read columns of earlier revisions (fact_order_line.is_sale): they go
-# here, so that a further downgrade can drop those columns; the env.py hook re-creates the ones
-# the remaining schema supports.
+# The mart views reading these tables are gone already: migrations/env.py removes the mart
+# layer before any revision runs.
 DOWNGRADE = """
-DO $$
-DECLARE v record;
-BEGIN
-    FOR v IN SELECT viewname FROM pg_views
-             WHERE schemaname = 'mart' AND viewname ~ '^(invoice|food|b2b|grocery|personality)_'
-    LOOP
-        EXECUTE format('DROP VIEW IF EXISTS mart.%I CASCADE', v.viewname);
-    END LOOP;
-END $$;
 DROP TABLE IF EXISTS segmentation.personality_clusters CASCADE;
 DROP TABLE IF EXISTS segmentation.personality_runs CASCADE;
 """

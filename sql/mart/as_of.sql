@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.as_of: the date and run the mart shows, i.e. the latest published run.
 -- The one definition of "latest published run" (latest as-of date, then the highest run id);
 -- the mart views and `segwise report` read it from here. Its file name sorts before the

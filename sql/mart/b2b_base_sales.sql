@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.b2b_base_sales: every order line with its fiscal year and the star schema's dimensions; the other b2b_* views build on it.
 CREATE OR REPLACE VIEW mart.b2b_base_sales AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.b2b_bestsellers: products ranked by units and net sales overall, per market, per fiscal year and both.
 CREATE OR REPLACE VIEW mart.b2b_bestsellers AS
 WITH per_product AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.b2b_cell_gaps: platform x channel x market cells where the company sells least relative to its other markets.
 CREATE OR REPLACE VIEW mart.b2b_cell_gaps AS
 WITH cells AS (

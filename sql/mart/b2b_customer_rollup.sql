@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.b2b_customer_rollup: customer codes rolled up to the company behind them.
 CREATE OR REPLACE VIEW mart.b2b_customer_rollup AS
 SELECT

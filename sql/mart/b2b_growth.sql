@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.b2b_growth: year-on-year growth per product segment and market.
 CREATE OR REPLACE VIEW mart.b2b_growth AS
 WITH cells AS (

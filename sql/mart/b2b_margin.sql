@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.b2b_margin: revenue, margin and profit by fiscal year and each B2B dimension, with shares, growth and margin rank.
 CREATE OR REPLACE VIEW mart.b2b_margin AS
 WITH grouped AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.calendar: one row per day over the years holding orders, with fiscal columns. Fixed SQL;
 -- the fiscal year's first month is the one the KPIs were computed with (segmentation.kpi_state,
 -- revision 0008_time).

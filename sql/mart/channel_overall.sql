@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.channel_overall: every customer of the latest published run by channel band (no segments).
 CREATE OR REPLACE VIEW mart.channel_overall AS
 SELECT

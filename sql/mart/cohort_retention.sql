@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.cohort_retention: acquisition-month cohorts x months since the first sale. Fixed SQL
 -- over segmentation.cohort_cells (kept current by etl.segment.time_marts.refresh); created once
 -- revision 0008_time has made that table.

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.customer_segments: one row per customer of the latest published run, every method's label.
 CREATE OR REPLACE VIEW mart.customer_segments AS
 SELECT

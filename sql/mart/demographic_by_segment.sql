@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.demographic_by_segment: segments of the latest published run by demographic band (no 'all' rows).
 CREATE OR REPLACE VIEW mart.demographic_by_segment AS
 SELECT

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.demographic_overall: every customer of the latest published run by demographic band (no segments).
 CREATE OR REPLACE VIEW mart.demographic_overall AS
 SELECT

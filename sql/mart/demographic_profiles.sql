@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.demographic_profiles: segments of the latest published run crossed with demographic bands.
 CREATE OR REPLACE VIEW mart.demographic_profiles AS
 SELECT

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.food_customer_cuisines: one row per customer and category (cuisine) of the latest published run, with the customer's totals.
 CREATE OR REPLACE VIEW mart.food_customer_cuisines AS
 WITH latest AS (

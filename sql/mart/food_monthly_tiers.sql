@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.food_monthly_tiers: S/M/L tiers per calendar month with the tier settings of the latest published run.
 CREATE OR REPLACE VIEW mart.food_monthly_tiers AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.food_tier_cell_mix: cuisine mix and average distinct shops per S/M/L x S/M/L cell of the latest published run.
 CREATE OR REPLACE VIEW mart.food_tier_cell_mix AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.grocery_department_demographics: department x demographic band crosstabs of the latest published run.
 CREATE OR REPLACE VIEW mart.grocery_department_demographics AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.grocery_price_ranges: products grouped into low/mid/high price ranges (use_cases.grocery.price_ranges of the latest published run), per department.
 CREATE OR REPLACE VIEW mart.grocery_price_ranges AS
 WITH latest AS (

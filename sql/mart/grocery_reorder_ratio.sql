@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.grocery_reorder_ratio: share of items that are reorders, by department and age band, latest published run.
 CREATE OR REPLACE VIEW mart.grocery_reorder_ratio AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.grocery_shopper_flags: loyalty, spender and frequency flags per customer of the latest published run, thresholds from use_cases.grocery.
 CREATE OR REPLACE VIEW mart.grocery_shopper_flags AS
 WITH latest AS (

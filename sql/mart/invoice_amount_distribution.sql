@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.invoice_amount_distribution: invoice amounts of the latest published run, overall and per RFM segment.
 CREATE OR REPLACE VIEW mart.invoice_amount_distribution AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.invoice_monthly_status: placed and cancelled invoices per calendar month, all loaded data.
 CREATE OR REPLACE VIEW mart.invoice_monthly_status AS
 SELECT

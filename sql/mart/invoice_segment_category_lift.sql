@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.invoice_segment_category_lift: categories per segment ranked by lift against all customers, latest published run.
 CREATE OR REPLACE VIEW mart.invoice_segment_category_lift AS
 WITH latest AS (

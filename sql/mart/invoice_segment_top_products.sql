@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.invoice_segment_top_products: the top products per RFM segment of the latest published run.
 CREATE OR REPLACE VIEW mart.invoice_segment_top_products AS
 WITH latest AS (

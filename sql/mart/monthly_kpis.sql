@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.monthly_kpis: sales, orders and customers per calendar month and fiscal year, in total and
 -- by channel, platform, market, region, country and product category. Fixed SQL over
 -- segmentation.kpi_periods (kept current by etl.segment.time_marts.refresh) and the latest

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.monthly_sales_by_segment: sales per calendar month of each segment of the latest run.
 CREATE OR REPLACE VIEW mart.monthly_sales_by_segment AS
 WITH months AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.order_habits: days between orders (median and mean) and items per order, overall and per
 -- segment of the latest published run (fixed SQL over warehouse.fact_order).
 CREATE OR REPLACE VIEW mart.order_habits AS

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.personality_cluster_profiles: per cluster of the latest personality run, its demographic mix, spend mix per category, channel mix and campaign response rates.
 CREATE OR REPLACE VIEW mart.personality_cluster_profiles AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.personality_clusters: one row per method and cluster of the latest personality run, with the run's k and quality.
 CREATE OR REPLACE VIEW mart.personality_clusters AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.personality_customers: customer-level customers with their clusters in the latest personality run.
 CREATE OR REPLACE VIEW mart.personality_customers AS
 WITH latest AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.rfm_grid: the R x F grid of the latest published run, one row per occupied cell.
 CREATE OR REPLACE VIEW mart.rfm_grid AS
 WITH cells AS (

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.runs: the segmentation run ledger, for "how fresh is this?" questions in BI tools.
 CREATE OR REPLACE VIEW mart.runs AS
 SELECT

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.segment_flows: from -> to customers and revenue per method between ANY two published
 -- dates whose customer rows are kept (fixed SQL; filter on from_date and to_date).
 CREATE OR REPLACE VIEW mart.segment_flows AS

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.segment_history: every published date x method x segment (fixed SQL over the per-segment
 -- profiles, which retention never prunes).
 CREATE OR REPLACE VIEW mart.segment_history AS

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.segment_members: one row per customer and method of the latest published run (long form).
 CREATE OR REPLACE VIEW mart.segment_members AS
 SELECT

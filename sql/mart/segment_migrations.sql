@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.segment_migrations: how customers moved between segments since the previous run.
 CREATE OR REPLACE VIEW mart.segment_migrations AS
 SELECT

@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.segment_profiles: one row per (method, segment) of the latest published run.
 CREATE OR REPLACE VIEW mart.segment_profiles AS
 SELECT

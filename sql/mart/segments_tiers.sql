@@ -1,4 +1,4 @@
--- fixed SQL: run as is by etl.segment.bi.apply_bi_layer
+-- fixed SQL: run as is by etl.mart.views.apply_view
 -- mart.segments_tiers: the tiers segments of the latest published run, one row each (no method filter).
 CREATE OR REPLACE VIEW mart.segments_tiers AS
 SELECT

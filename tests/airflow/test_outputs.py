@@ -14,7 +14,7 @@ import pytest
 from etl import checks, migrate
 from etl.errors import ConfigurationError, SegwiseError
 from etl.orchestration import outputs
-from etl.orchestration.settings import OutputSettings
+from etl.orchestration.dag_settings import OutputSettings
 from etl.segment import pipeline
 from tests.airflow import small_warehouse
 from tests.conftest import create_database, drop_database

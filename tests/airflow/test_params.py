@@ -8,7 +8,7 @@ import pytest
 
 from etl.errors import ConfigurationError, SegwiseError
 from etl.orchestration import params
-from etl.orchestration.settings import DagSettings, SourceSettings, parse_schedule
+from etl.orchestration.dag_settings import DagSettings, SourceSettings, parse_schedule
 from etl.segment.config import METHODS
 
 D = date(2026, 11, 23)

@@ -17,7 +17,7 @@ import pytest
 
 from etl.errors import SegwiseError
 from etl.orchestration import tasks
-from etl.orchestration.settings import SourceSettings
+from etl.orchestration.dag_settings import SourceSettings
 from tests.airflow import small_warehouse
 
 AS_OF = dt.date(2026, 6, 30)

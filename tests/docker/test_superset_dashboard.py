@@ -24,7 +24,7 @@ import psycopg
 import pytest
 import yaml
 
-from tests.docker.chromium import Browser, chromium_binary
+from tests.chromium import Chromium, chromium_binary
 from tests.docker.test_stack_e2e import ROOT, Stack, _free_port, _ok, _run, images  # noqa: F401
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -146,18 +146,19 @@ def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
 
     base = f"http://127.0.0.1:{bi_stack.superset_port}"
     password = bi_stack.secret("AIRFLOW_ADMIN_PASSWORD")
-    browser = Browser(width=1600, height=3200)
+    browser = Chromium(width=1600, height=3200)
     try:
-        browser.navigate(f"{base}/login/")
-        browser.wait_for("!!document.querySelector('#username')", 120, "the login form")
-        browser.type_into("#username", "admin")
-        browser.type_into("#password", password)
-        browser.evaluate("document.querySelector('[data-test=login-button]').click()")
-        browser.wait_for("!location.pathname.startsWith('/login')", 60, "the login to pass")
+        page = browser.first_page()
+        page.navigate(f"{base}/login/")
+        page.wait_for("!!document.querySelector('#username')", 120, "the login form")
+        page.type_into("#username", "admin")
+        page.type_into("#password", password)
+        page.evaluate("document.querySelector('[data-test=login-button]').click()")
+        page.wait_for("!location.pathname.startsWith('/login')", 60, "the login to pass")
 
-        browser.navigate(f"{base}/superset/dashboard/segwise/")
+        page.navigate(f"{base}/superset/dashboard/segwise/")
         n_charts = len(charts)
-        browser.wait_for(
+        page.wait_for(
             f"document.querySelectorAll('.dashboard-chart, [data-test=chart-container]').length "
             f">= {n_charts} || document.querySelectorAll('.chart-slice').length >= {n_charts}",
             180,
@@ -166,8 +167,8 @@ def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
         responses = {}
         deadline = time.monotonic() + 240
         while len(responses) < n_charts and time.monotonic() < deadline:
-            browser.pump(2)
-            for event in browser.events:
+            page.pump(2)
+            for event in page.events:
                 if event.get("method") != "Network.responseReceived":
                     continue
                 url = event["params"]["response"]["url"]
@@ -176,13 +177,13 @@ def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
                 query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
                 slice_id = json.loads(query["form_data"][0])["slice_id"]
                 responses[slice_id] = (event["params"]["requestId"], event["params"]["response"])
-        browser.pump(10)  # let the charts draw
+        page.pump(10)  # let the charts draw
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        browser.screenshot(SCREENSHOT)
+        page.screenshot(SCREENSHOT)
         assert len(responses) == n_charts, f"{len(responses)} of {n_charts} charts asked for data"
 
         names = json.loads(
-            browser.evaluate(
+            page.evaluate(
                 "fetch('/api/v1/chart/?q=(page_size:100)').then(r => r.json())"
                 ".then(j => JSON.stringify(Object.fromEntries(j.result.map(c => [c.id, "
                 "c.slice_name]))))"
@@ -191,7 +192,7 @@ def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
         failed_ok, problems = 0, []
         for slice_id, (request_id, response) in responses.items():
             name = names[str(slice_id)]
-            body = json.loads(browser.response_body(request_id))
+            body = json.loads(page.response_body(request_id))
             if charts[name] in missing:
                 assert response["status"] >= 400, f"{name} drew without its view"
                 failed_ok += 1
@@ -206,7 +207,7 @@ def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
         assert not problems, problems
 
         drawn = json.loads(
-            browser.evaluate(
+            page.evaluate(
                 "JSON.stringify(Array.from(document.querySelectorAll('.chart-slice')).map(e => ({"
                 "title: (e.querySelector('[data-test=editable-title], .header-title, "
                 ".editable-title') || {}).textContent || e.textContent.slice(0, 80),"

@@ -18,8 +18,8 @@ import pytest
 from etl import ingest, migrate
 from etl.report import write_report
 from etl.segment import pipeline
+from tests.chromium import CHART_MARKS_JS, Chromium
 from tests.conftest import REPO_ROOT, create_database, drop_database
-from tests.report.chromium import CHART_MARKS_JS, Chromium
 
 EARLIER, AS_OF = dt.date(2011, 9, 30), dt.date(2011, 12, 9)
 METHODS = ["rfm", "tiers", "kmeans", "clv", "lifecycle"]
@@ -64,13 +64,14 @@ def report_file(retail_two_runs, tmp_path_factory) -> Path:
 
 def test_report_in_chromium(retail_two_runs, report_file, tmp_path):
     with Chromium() as browser:
-        session, _, seconds = browser.open(report_file)
+        page = browser.new_page()
+        seconds = page.open_file(report_file)
         assert math.isfinite(seconds), "the page never said its charts were drawn"
-        charts = browser.evaluate(session, CHART_MARKS_JS)
-        cards = browser.evaluate(session, CARDS_JS)
-        kpis = browser.evaluate(session, KPIS_JS)
-        shot = browser.screenshot(session, tmp_path / "report.png")
-        log = browser.page_log()
+        charts = page.evaluate(CHART_MARKS_JS)
+        cards = page.evaluate(CARDS_JS)
+        kpis = page.evaluate(KPIS_JS)
+        shot = page.screenshot(tmp_path / "report.png", full_page=True)
+        log = page.log()
     artifacts = REPO_ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shutil.copy(shot, artifacts / "report-online-retail.png")
