@@ -42,6 +42,8 @@ CREATE TABLE warehouse.customer_order_totals (
 COMMENT ON TABLE warehouse.customer_order_totals IS
     'One row per customer with an order: order-level totals over all of their orders, kept by '
     'the warehouse build for the customers each batch touched.';
+COMMENT ON COLUMN warehouse.customer_order_totals.customer_id IS
+    'The customer (fact_order.customer_id).';
 COMMENT ON COLUMN warehouse.customer_order_totals.frequency IS
     'Orders with at least one sale line.';
 COMMENT ON COLUMN warehouse.customer_order_totals.first_order_date IS
@@ -84,6 +86,10 @@ CREATE TABLE warehouse.customer_category_totals (
 COMMENT ON TABLE warehouse.customer_category_totals IS
     'Sale lines per customer and top-level product category over all of their orders, kept by '
     'the warehouse build for the customers each batch touched.';
+COMMENT ON COLUMN warehouse.customer_category_totals.customer_id IS
+    'The customer of the lines'' orders (fact_order.customer_id).';
+COMMENT ON COLUMN warehouse.customer_category_totals.category IS
+    'Top-level product category (dim_product.category_l1; ''unknown'' when missing).';
 COMMENT ON COLUMN warehouse.customer_category_totals.revenue IS
     'Sum of the sale lines'' amount.';
 COMMENT ON COLUMN warehouse.customer_category_totals.products IS
@@ -110,6 +116,8 @@ CREATE TABLE warehouse.customer_channel_totals (
 COMMENT ON TABLE warehouse.customer_channel_totals IS
     'Per customer and value of channel, platform, market, region and country: their orders with '
     'a sale or a return there, over all of their orders; kept by the warehouse build.';
+COMMENT ON COLUMN warehouse.customer_channel_totals.customer_id IS
+    'The customer (fact_order.customer_id).';
 COMMENT ON COLUMN warehouse.customer_channel_totals.dimension IS
     'channel, platform, market, region or country.';
 COMMENT ON COLUMN warehouse.customer_channel_totals.value IS
