@@ -40,7 +40,6 @@ from sklearn.metrics import (
     adjusted_rand_score,
     pairwise_distances_argmin,
 )
-from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -66,8 +65,8 @@ TRANSFORM_TEXT = "log1p(max(x, 0)) then standardise (z-score over all customers)
 REUSE_SILHOUETTE_ROWS = 5000
 STABILITY_FRACTION = 0.7
 WORKING_MEMORY_MB = 128
-# Rows per side of a block of pairwise distances in the silhouettes (32 MB of float64).
-SILHOUETTE_BLOCK = 2048
+# Rows per side of a block of pairwise distances in the silhouettes (2 MB of float64: in cache).
+SILHOUETTE_BLOCK = 512
 # Clusters whose means of a feature span less than this many standard deviations are not told
 # apart by it (every cluster is "mid" on it); see cluster_levels.
 MIN_SPREAD = 0.25
@@ -431,24 +430,29 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
 
 def _distance_sums(X: np.ndarray, weights: np.ndarray, block: int = SILHOUETTE_BLOCK) -> np.ndarray:
     """``D @ weights`` for the Euclidean distance matrix ``D`` of the rows of ``X``, without
-    holding ``D``: blocks of ``block`` x ``block`` distances, each computed once and used for
-    both of its (symmetric) halves, which saves ~40% of the distance work over
-    ``pairwise_distances_chunked`` on a 20,000-row sample (same sums to ~1e-16 relative)."""
+    holding ``D``.
+
+    Blocks of ``block`` x ``block`` distances, each computed once and used for both of its
+    (symmetric) halves, small enough to stay in the CPU cache, and computed in place with
+    scikit-learn's own formula (``euclidean_distances``: ``-2 x.y + |x|^2 + |y|^2``, clipped at
+    0, square root; 0 from a row to itself). On a 20,000-row sample this takes about half the
+    CPU time of ``pairwise_distances_chunked``; the sums agree to ~1e-16 relative.
+    """
     n = len(X)
     sums = np.zeros((n, weights.shape[1]))
-    squared = np.einsum("ij,ij->i", X, X)[:, None]
+    squared = np.einsum("ij,ij->i", X, X)
     for i0 in range(0, n, block):
         i1 = min(n, i0 + block)
         for j0 in range(i0, n, block):
             j1 = min(n, j0 + block)
-            D = euclidean_distances(
-                X[i0:i1],
-                X[j0:j1],
-                X_norm_squared=squared[i0:i1],
-                Y_norm_squared=squared[j0:j1].T,
-            )
+            D = X[i0:i1] @ X[j0:j1].T
+            D *= -2.0
+            D += squared[i0:i1, None]
+            D += squared[None, j0:j1]
+            np.maximum(D, 0.0, out=D)
+            np.sqrt(D, out=D)
             if i0 == j0:
-                np.fill_diagonal(D, 0.0)  # as scikit-learn does for a row with itself
+                np.fill_diagonal(D, 0.0)
             sums[i0:i1] += D @ weights[j0:j1]
             if j0 != i0:
                 sums[j0:j1] += D.T @ weights[i0:i1]
