@@ -507,7 +507,9 @@ def _reuse_problem(
     if problem:
         return problem
     age = previous["age_days"]
-    if age is None or not 0 <= age < refit_days:
+    if age is None:
+        return "the stored model has no fitting date"
+    if not 0 <= age < refit_days:
         return (
             f"the stored model was fitted {age} day(s) before the run's date; "
             f"clustering.refit_days = {refit_days}"
