@@ -19,8 +19,9 @@ from etl.errors import SegwiseError
 from etl.orchestration.dag_settings import SOURCES
 from etl.segment.config import METHODS
 
-PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters")
+PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters", "refit_days")
 N_CLUSTERS_RANGE = (2, 20)
+REFIT_DAYS_RANGE = (0, 366)
 LAYOUT_PATTERN = r"^[a-z][a-z0-9_]*$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -78,6 +79,16 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
             "description": f"k for kmeans and hierarchical ({lo}-{hi}); empty: chosen by "
             "silhouette.",
         },
+        "refit_days": {
+            "default": None,
+            "type": ["null", "integer"],
+            "minimum": REFIT_DAYS_RANGE[0],
+            "maximum": REFIT_DAYS_RANGE[1],
+            "title": "Refit clusters after (days)",
+            "description": "kmeans and hierarchical reuse the latest published model (same "
+            "settings) fitted fewer than this many days before the as-of date; 0: fit a new "
+            "model on every run. Empty: the run config's clustering.refit_days (default 7).",
+        },
     }
 
 
@@ -100,6 +111,7 @@ class RunParams:
     layout: str | None
     methods: tuple[str, ...]
     n_clusters: int | None
+    refit_days: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (XCom)."""
@@ -116,6 +128,7 @@ class RunParams:
             layout=data.get("layout"),
             methods=tuple(data["methods"]),
             n_clusters=data.get("n_clusters"),
+            refit_days=data.get("refit_days"),
         )
 
 
@@ -157,7 +170,8 @@ def check(
     layout = _layout(raw.get("layout") or default_layout, known_layouts, errors)
     methods = _methods(raw.get("methods", list(METHODS)), errors)
     n_clusters = _n_clusters(raw.get("n_clusters"), errors)
-    return RunParams(as_of, source, layout, methods, n_clusters), errors
+    refit_days = _refit_days(raw.get("refit_days"), errors)
+    return RunParams(as_of, source, layout, methods, n_clusters, refit_days), errors
 
 
 def raise_problems(errors: list[str]) -> None:
@@ -219,6 +233,19 @@ def _n_clusters(value: Any, errors: list[str]) -> int | None:
         errors.append(
             f"n_clusters {value!r} is out of range: use a whole number from {lo} to {hi}, or "
             "leave empty to choose k by silhouette"
+        )
+        return None
+    return value
+
+
+def _refit_days(value: Any, errors: list[str]) -> int | None:
+    if value is None or value == "":
+        return None
+    lo, hi = REFIT_DAYS_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        errors.append(
+            f"refit_days {value!r} is out of range: use a whole number of days from {lo} to {hi} "
+            "(0 = fit the clusters on every run), or leave empty for the run config's"
         )
         return None
     return value

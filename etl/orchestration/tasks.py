@@ -193,9 +193,12 @@ def build_warehouse(url: str) -> dict[str, Any]:
 
 def config_overrides(p: Mapping[str, Any]) -> dict[str, Any]:
     """The form's settings as segmentation config overrides (on top of SEGWISE_RUN_CONFIG)."""
-    if p.get("n_clusters") is None:
-        return {}
-    return {"clustering": {"k": p["n_clusters"]}}
+    clustering: dict[str, Any] = {}
+    if p.get("n_clusters") is not None:
+        clustering["k"] = p["n_clusters"]
+    if p.get("refit_days") is not None:
+        clustering["refit_days"] = p["refit_days"]
+    return {"clustering": clustering} if clustering else {}
 
 
 def features(

@@ -26,7 +26,7 @@ Design (see docs/clustering.md):
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,8 +39,6 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import (
     adjusted_rand_score,
     pairwise_distances_argmin,
-    pairwise_distances_chunked,
-    silhouette_score,
 )
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -57,8 +55,18 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "tenure_days",
 )
 N_INIT = 4
+# Bump when a change makes the fit give a different model for the same data and settings:
+# stored models of another version are not reused (see model_settings).
+MODEL_VERSION = 1
+TRANSFORM = "log1p_clip0_zscore"
+TRANSFORM_TEXT = "log1p(max(x, 0)) then standardise (z-score over all customers)"
+# A reused model's silhouette is estimated on at most this many customers (the fit's own uses
+# sample_size): the pairwise work is quadratic, and a daily reuse must stay cheap.
+REUSE_SILHOUETTE_ROWS = 5000
 STABILITY_FRACTION = 0.7
 WORKING_MEMORY_MB = 128
+# Rows per side of a block of pairwise distances in the silhouettes (2 MB of float64: in cache).
+SILHOUETTE_BLOCK = 512
 # Clusters whose means of a feature span less than this many standard deviations are not told
 # apart by it (every cluster is "mid" on it); see cluster_levels.
 MIN_SPREAD = 0.25
@@ -103,14 +111,16 @@ def fit_clusters(
     columns = _validate(
         features, method, k, k_range, feature_columns, seed, sample_size, ward_sample_size, threads
     )
+    k_fixed = k
     keep = ["customer_id", *columns]
     if "monetary" in features.columns and "monetary" not in columns:
         keep.append("monetary")  # the renumbering key even when not a clustering feature
     frame = features[keep].sort_values("customer_id", kind="stable").reset_index(drop=True)
     n = len(frame)
-    raw, imputed = _numeric(frame, columns)
+    raw, imputed, medians = _numeric(frame, columns)
     clipped = {c: int((raw[c] < 0).sum()) for c in columns}
-    X = StandardScaler().fit_transform(np.log1p(raw[columns].clip(lower=0)).to_numpy())
+    scaler = StandardScaler()
+    X = scaler.fit_transform(np.log1p(raw[columns].clip(lower=0)).to_numpy())
     del raw
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
@@ -127,23 +137,27 @@ def fit_clusters(
     ):
         memory = Memory(cache_dir, verbose=0)
         scores: dict[int, float] = {}
-        chosen: np.ndarray | None = None
+        chosen: tuple[np.ndarray, np.ndarray] | None = None
         if k is None:
             k, scores, chosen = _choose_k(X[select_idx], method, k_range, seed, memory)
         else:
             _check_distinct(X[select_idx], k)
         if chosen is not None and len(select_idx) == n:
             # the selection already fitted every customer: same labels, same silhouette
-            labels = chosen
+            labels, centres = chosen
             if n <= sample_size:
                 silhouette = scores[k]
             else:
                 silhouette = _silhouette(X, labels, sample_size, seed)
         else:
-            labels = _fit(X, method, k, seed, select_idx, memory)
+            # Ward's selection sample is its fit sample: the chosen cut is the sample's fit
+            sample_fit = chosen if method == "hierarchical" else None
+            labels, centres = _fit(X, method, k, seed, select_idx, memory, sample_fit)
             silhouette = _silhouette(X, labels, sample_size, seed)
         stability = _stability(X, labels, method, k, seed, ward_sample_size)
-    labels, profile = _describe(frame, X, labels, columns, n)
+    new_id = _renumber(frame, X, labels, columns)
+    cluster_id = pd.Series(labels).map(new_id).to_numpy().astype("int64")
+    labels_df, profile = _describe(frame, X, cluster_id, None, columns, n)
     params = {
         "method": method,
         "k": int(k),
@@ -153,7 +167,7 @@ def fit_clusters(
         "silhouette": _json_float(silhouette),
         "stability_ari": _json_float(stability),
         "feature_columns": list(columns),
-        "transform": "log1p(max(x, 0)) then standardise (z-score over all customers)",
+        "transform": TRANSFORM_TEXT,
         "clipped_negative": clipped,
         "imputed_median": imputed,
         "seed": int(seed),
@@ -169,9 +183,27 @@ def fit_clusters(
         ),
         "stability_fraction": STABILITY_FRACTION,
         "renumbering": "1..k by descending mean monetary, then size",
+        "model": {
+            "version": MODEL_VERSION,
+            "transform": TRANSFORM,
+            "settings": model_settings(
+                method, columns, k_fixed, k_range, seed, sample_size, ward_sample_size
+            ),
+            "columns": list(columns),
+            "median": [medians[c] for c in columns],
+            "mean": [float(v) for v in scaler.mean_],
+            "scale": [float(v) for v in scaler.scale_],
+            "centroids": {
+                str(new_id[raw]): [float(v) for v in centres[raw]] for raw in sorted(new_id)
+            },
+            "names": {
+                str(cid): str(name)
+                for cid, name in zip(profile["cluster_id"], profile["cluster_name"], strict=True)
+            },
+        },
     }
     return ClusterResult(
-        labels=labels,
+        labels=labels_df,
         profile=profile,
         k=int(k),
         silhouette=float(silhouette),
@@ -274,10 +306,17 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def _numeric(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Feature columns as float (Decimal from psycopg included); NaNs imputed with the median."""
+def _numeric(
+    frame: pd.DataFrame, columns: list[str], medians: Mapping[str, float] | None = None
+) -> tuple[pd.DataFrame, dict[str, int], dict[str, float]]:
+    """Feature columns as float (Decimal from psycopg included); NaNs imputed with the median.
+
+    Returns the values, the count imputed per column and the median of every column (what a
+    reused model imputes with). ``medians``: impute with these (a stored model's) instead.
+    """
     out = pd.DataFrame(index=frame.index)
     imputed: dict[str, int] = {}
+    used: dict[str, float] = {}
     for column in columns:
         try:
             values = pd.to_numeric(frame[column], errors="raise").astype("float64")
@@ -286,14 +325,20 @@ def _numeric(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dic
         missing = int(values.isna().sum()) + int(np.isinf(values).sum())
         if missing:
             values = values.replace([np.inf, -np.inf], np.nan)
-            if values.isna().all():
-                raise SegwiseError(
-                    f"clustering feature {column!r} has no values: drop it from feature_columns"
-                )
-            values = values.fillna(values.median())
+        if medians is not None:
+            median = float(medians[column])
+        elif missing and values.isna().all():
+            raise SegwiseError(
+                f"clustering feature {column!r} has no values: drop it from feature_columns"
+            )
+        else:
+            median = float(values.median())
+        if missing:
+            values = values.fillna(median)
             imputed[column] = missing
+        used[column] = median
         out[column] = values
-    return out, imputed
+    return out, imputed, used
 
 
 def _check_distinct(X: np.ndarray, k: int) -> None:
@@ -307,27 +352,35 @@ def _check_distinct(X: np.ndarray, k: int) -> None:
 
 def _labels_for(
     X: np.ndarray, method: str, k: int, seed: int, memory: Memory | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels 0..k-1 of the rows of ``X`` and the k centres (k-means' own, Ward's group means)."""
     if method == "kmeans":
-        return KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit_predict(X)
+        model = KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(X)
+        return model.labels_, model.cluster_centers_
     # compute_full_tree + a joblib cache: the Ward tree is built once and cut at every k.
-    model = AgglomerativeClustering(
+    ward = AgglomerativeClustering(
         n_clusters=k, linkage="ward", compute_full_tree=True, memory=memory
     )
-    return model.fit_predict(X)
+    labels = ward.fit_predict(X)
+    return labels, _group_means(X, labels, k)
+
+
+def _group_means(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Mean row of each label 0..k-1 (used on the Ward sample only: k masks of 10k rows)."""
+    return np.vstack([X[labels == c].mean(axis=0) for c in range(k)])
 
 
 def _choose_k(
     X: np.ndarray, method: str, k_range: tuple[int, int], seed: int, memory: Memory
-) -> tuple[int, dict[int, float], np.ndarray]:
+) -> tuple[int, dict[int, float], tuple[np.ndarray, np.ndarray]]:
     """The k with the best silhouette on the selection sample (smallest k on ties), its scores
-    and the winning labels of the sample."""
-    fitted: dict[int, np.ndarray] = {}
+    and the winning fit of the sample (labels, centres)."""
+    fitted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for k in range(k_range[0], k_range[1] + 1):
-        labels = _labels_for(X, method, k, seed, memory)
+        labels, centres = _labels_for(X, method, k, seed, memory)
         if len(np.unique(labels)) == k:  # fewer distinct profiles than k: k is not achievable
-            fitted[k] = labels
-    scores = dict(zip(fitted, _silhouettes(X, list(fitted.values())), strict=True))
+            fitted[k] = (labels, centres)
+    scores = dict(zip(fitted, _silhouettes(X, [f[0] for f in fitted.values()]), strict=True))
     if not scores:
         raise SegwiseError(
             f"no k in k_range {tuple(k_range)} gives that many distinct clusters: the customers "
@@ -342,7 +395,7 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
 
     Hand-written because ``silhouette_score`` recomputes all n^2 distances for every k, which
     made k selection on 20,000 rows ~90% of the clustering time; this is its definition
-    (singletons score 0) on one ``pairwise_distances_chunked`` pass, with each chunk's
+    (singletons score 0) on one pass over the distances (``_distance_sums``), with each block's
     per-cluster distance sums as one matrix product. Tests pin it to scikit-learn's value.
     """
     if not labelings:
@@ -359,9 +412,7 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
     member = np.zeros((n, offset))  # one-hot of every labeling side by side
     for code in codes:
         member[np.arange(n), code] = 1.0
-    sums = np.vstack(
-        list(pairwise_distances_chunked(X, reduce_func=lambda chunk, _start: chunk @ member))
-    )
+    sums = _distance_sums(X, member)
     scores = []
     for code, size, (lo, hi) in zip(codes, sizes, blocks, strict=True):
         own = code - lo
@@ -377,25 +428,72 @@ def _silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
     return scores
 
 
+def _distance_sums(X: np.ndarray, weights: np.ndarray, block: int = SILHOUETTE_BLOCK) -> np.ndarray:
+    """``D @ weights`` for the Euclidean distance matrix ``D`` of the rows of ``X``, without
+    holding ``D``.
+
+    Blocks of ``block`` x ``block`` distances, each computed once and used for both of its
+    (symmetric) halves, small enough to stay in the CPU cache, and computed in place with
+    scikit-learn's own formula (``euclidean_distances``: ``-2 x.y + |x|^2 + |y|^2``, clipped at
+    0, square root; 0 from a row to itself). On a 20,000-row sample this takes about half the
+    CPU time of ``pairwise_distances_chunked``; the sums agree to ~1e-16 relative.
+    """
+    n = len(X)
+    sums = np.zeros((n, weights.shape[1]))
+    squared = np.einsum("ij,ij->i", X, X)
+    for i0 in range(0, n, block):
+        i1 = min(n, i0 + block)
+        for j0 in range(i0, n, block):
+            j1 = min(n, j0 + block)
+            D = X[i0:i1] @ X[j0:j1].T
+            D *= -2.0
+            D += squared[i0:i1, None]
+            D += squared[None, j0:j1]
+            np.maximum(D, 0.0, out=D)
+            np.sqrt(D, out=D)
+            if i0 == j0:
+                np.fill_diagonal(D, 0.0)
+            sums[i0:i1] += D @ weights[j0:j1]
+            if j0 != i0:
+                sums[j0:j1] += D.T @ weights[i0:i1]
+    return sums
+
+
 def _fit(
-    X: np.ndarray, method: str, k: int, seed: int, sample_idx: np.ndarray, memory: Memory | None
-) -> np.ndarray:
-    """Raw labels for every row: k-means on all rows, Ward on the sample + nearest centroid."""
+    X: np.ndarray,
+    method: str,
+    k: int,
+    seed: int,
+    sample_idx: np.ndarray,
+    memory: Memory | None,
+    sample_fit: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw labels for every row and the centres: k-means on all rows, Ward on the sample +
+    nearest centroid. ``sample_fit``: Ward's labels and centroids of ``X[sample_idx]`` at this
+    k, when k selection already computed them (the same deterministic tree cut)."""
     if method == "kmeans":
         return _labels_for(X, method, k, seed)
-    sample_labels = _labels_for(X[sample_idx], method, k, seed, memory)
-    centroids = np.vstack([X[sample_idx][sample_labels == c].mean(axis=0) for c in range(k)])
+    if sample_fit is None:
+        sample_fit = _labels_for(X[sample_idx], method, k, seed, memory)
+    sample_labels, centroids = sample_fit
     labels = pairwise_distances_argmin(X, centroids)  # chunked internally
     labels[sample_idx] = sample_labels
-    return labels
+    return labels, centroids
 
 
 def _silhouette(X: np.ndarray, labels: np.ndarray, sample_size: int, seed: int) -> float:
+    """``silhouette_score(X, labels, sample_size=..., random_state=seed)``: the same random
+    rows (``RandomState(seed).permutation``), scored by the one-pass ``_silhouettes``, which
+    is faster than scikit-learn's loop over rows."""
     n = len(X)
     if not 2 <= len(np.unique(labels)) <= n - 1:
         return float("nan")
-    bound = sample_size if n > sample_size else None
-    return float(silhouette_score(X, labels, sample_size=bound, random_state=seed))
+    if n > sample_size:
+        rows = np.random.RandomState(seed).permutation(n)[:sample_size]
+        X, labels = X[rows], labels[rows]
+        if not 2 <= len(np.unique(labels)) <= sample_size - 1:
+            return float("nan")
+    return _silhouettes(X, [labels])[0]
 
 
 def _stability(
@@ -409,18 +507,14 @@ def _stability(
         return float("nan")
     X_sub = X[sub]
     sample_idx = np.sort(rng.permutation(len(sub))[: min(len(sub), ward_sample_size)])
-    sub_labels = _fit(X_sub, method, k, seed, sample_idx, None)
+    sub_labels, _ = _fit(X_sub, method, k, seed, sample_idx, None)
     return float(adjusted_rand_score(labels[sub], sub_labels))
 
 
-def _describe(
-    frame: pd.DataFrame,
-    X: np.ndarray,
-    labels: np.ndarray,
-    columns: list[str],
-    n: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stable ids (1..k by mean monetary, then size), names, and the original-unit profile."""
+def _renumber(
+    frame: pd.DataFrame, X: np.ndarray, labels: np.ndarray, columns: list[str]
+) -> dict[int, int]:
+    """Raw label -> stable id 1..k, by descending mean monetary, then size, then centroid."""
     original = frame[columns].apply(pd.to_numeric).astype("float64")
     order_key = original["monetary"] if "monetary" in columns else original[columns[0]]
     if "monetary" not in columns and "monetary" in frame.columns:
@@ -432,11 +526,24 @@ def _describe(
     ranked = summary.sort_values(
         ["key", "size", *columns], ascending=[False, False] + [True] * len(columns)
     )
-    new_id = {old: i + 1 for i, old in enumerate(ranked.index)}
-    cluster_id = pd.Series(labels).map(new_id).to_numpy()
-    z = centroid.rename(index=new_id).sort_index()
-    names = _names(z, columns)
+    return {int(old): i + 1 for i, old in enumerate(ranked.index)}
 
+
+def _describe(
+    frame: pd.DataFrame,
+    X: np.ndarray,
+    cluster_id: np.ndarray,
+    names: Mapping[int, str] | None,
+    columns: list[str],
+    n: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labels (customer_id, cluster_id, cluster_name) and the profile: one row per cluster
+    present, sizes and original-unit means/medians, and ``z_`` the mean standardised value.
+    ``names``: by cluster id; None = derived from the clusters' ``z`` (``_names``)."""
+    original = frame[columns].apply(pd.to_numeric).astype("float64")
+    z = pd.DataFrame(X, columns=columns).groupby(cluster_id).mean()
+    if names is None:
+        names = _names(z, columns)
     labels_df = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].to_numpy(),
@@ -578,8 +685,221 @@ def match_to_previous(
             "new": int(len(current_ids) - len(distance)),
         },
     }
+    if "model" in params:  # the stored model speaks the final ids
+        params["model"] = _renamed_model(params["model"], mapping)
     return ClusterResult(
         labels=labels,
+        profile=profile,
+        k=result.k,
+        silhouette=result.silhouette,
+        stability_ari=result.stability_ari,
+        params=params,
+    )
+
+
+def _renamed_model(model: Mapping[str, Any], mapping: Mapping[int, int]) -> dict[str, Any]:
+    out = dict(model)
+    for key in ("centroids", "names"):
+        out[key] = {str(mapping[int(cid)]): value for cid, value in model[key].items()}
+    return out
+
+
+# ------------------------------------------------------------------- reusing a stored model
+
+
+def model_settings(
+    method: str,
+    columns: Sequence[str],
+    k: int | None,
+    k_range: Sequence[int],
+    seed: int,
+    sample_size: int,
+    ward_sample_size: int,
+) -> dict[str, Any]:
+    """The settings that shape a fitted model. A stored model is reused only when its settings
+    equal the run's (``reuse_problem``); ``MODEL_VERSION`` covers changes of the code."""
+    return {
+        "method": str(method),
+        "feature_columns": [str(c) for c in columns],
+        "k": None if k is None else int(k),
+        "k_range": None if k is not None else [int(k_range[0]), int(k_range[1])],
+        "seed": int(seed),
+        "sample_size": int(sample_size),
+        "ward_sample_size": int(ward_sample_size),
+        "n_init": N_INIT,
+        "model_version": MODEL_VERSION,
+    }
+
+
+def settings_for(
+    features: pd.DataFrame,
+    *,
+    method: Method,
+    k: int | None = None,
+    k_range: tuple[int, int] = (2, 8),
+    feature_columns: Sequence[str] | None = None,
+    seed: int = 42,
+    sample_size: int = 20000,
+    ward_sample_size: int = 10000,
+) -> dict[str, Any]:
+    """``model_settings`` of what ``fit_clusters`` would fit on ``features`` with these
+    arguments (the feature columns resolved as it resolves them); validates like it."""
+    columns = _validate(
+        features, method, k, k_range, feature_columns, seed, sample_size, ward_sample_size, 1
+    )
+    return model_settings(method, columns, k, k_range, seed, sample_size, ward_sample_size)
+
+
+def reuse_problem(model: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str | None:
+    """Why a stored model (a ``params["model"]``) cannot label customers under ``settings``;
+    None when it can."""
+    if not model:
+        return "the stored clustering has no model (fitted before models were stored)"
+    if model.get("version") != MODEL_VERSION:
+        return f"the stored model is version {model.get('version')}, this code fits {MODEL_VERSION}"
+    if model.get("transform") != TRANSFORM:
+        return f"the stored model's transform {model.get('transform')!r} cannot be re-applied"
+    stored = model.get("settings") or {}
+    changed = sorted(
+        key for key in set(stored) | set(settings) if stored.get(key) != settings.get(key)
+    )
+    if changed:
+        return "clustering settings changed since the model was fitted: " + ", ".join(changed)
+    columns = model.get("columns") or []
+    centroids = model.get("centroids") or {}
+    names = model.get("names") or {}
+    width = len(columns)
+    if (
+        list(columns) != list(settings.get("feature_columns") or [])
+        or any(len(model.get(key) or []) != width for key in ("median", "mean", "scale"))
+        or not centroids
+        or any(len(c) != width for c in centroids.values())
+        or set(names) != set(centroids)
+        or not all(np.isfinite(v) for v in [*model["median"], *model["mean"], *model["scale"]])
+        or any(v <= 0 for v in model["scale"])
+    ):
+        return "the stored model is incomplete or inconsistent"
+    return None
+
+
+def assign_to_model(
+    features: pd.DataFrame,
+    model: Mapping[str, Any],
+    *,
+    seed: int = 42,
+    silhouette_rows: int = REUSE_SILHOUETTE_ROWS,
+    threads: int | None = 1,
+) -> ClusterResult:
+    """Label customers with a stored model instead of fitting one.
+
+    Applies the model's own transform (its medians for missing values, ``log1p(max(x, 0))``, its
+    means and scales), gives each customer the nearest stored centroid, and keeps the model's
+    cluster ids and names; the profile describes today's members. ``silhouette`` is estimated on
+    a random sample of at most ``silhouette_rows`` customers; ``stability_ari`` is NaN (nothing
+    was fitted: the caller may report the model's). Clusters left without a customer are absent
+    from the profile (``params["empty_clusters"]``).
+    """
+    problem = reuse_problem(model, model.get("settings") or {})
+    if problem:
+        raise SegwiseError(problem)
+    columns = list(model["columns"])
+    settings = model["settings"]
+    _validate(features, settings["method"], None, (2, 2), columns, seed, 3, 3, threads)
+    keep = ["customer_id", *columns]
+    if "monetary" in features.columns and "monetary" not in columns:
+        keep.append("monetary")
+    frame = features[keep].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    n = len(frame)
+    medians = dict(zip(columns, model["median"], strict=True))
+    raw, imputed, _ = _numeric(frame, columns, medians)
+    clipped = {c: int((raw[c] < 0).sum()) for c in columns}
+    X = np.log1p(raw[columns].clip(lower=0)).to_numpy()
+    del raw
+    X -= np.asarray(model["mean"], dtype="float64")  # StandardScaler.transform's arithmetic
+    X /= np.asarray(model["scale"], dtype="float64")
+    ids = sorted(int(cid) for cid in model["centroids"])
+    centres = np.asarray([model["centroids"][str(cid)] for cid in ids], dtype="float64")
+    with config_context(working_memory=WORKING_MEMORY_MB), threadpool_limits(limits=threads):
+        nearest = pairwise_distances_argmin(X, centres)  # ties: the smaller id
+        cluster_id = np.asarray(ids, dtype="int64")[nearest]
+        rows = min(n, silhouette_rows)
+        sample = np.sort(np.random.default_rng(seed).permutation(n)[:rows])
+        if 2 <= len(np.unique(cluster_id[sample])) <= rows - 1:
+            silhouette = _silhouettes(X[sample], [cluster_id[sample]])[0]
+        else:
+            silhouette = float("nan")
+    names = {int(cid): str(name) for cid, name in model["names"].items()}
+    labels_df, profile = _describe(frame, X, cluster_id, names, columns, n)
+    empty = [cid for cid in ids if cid not in set(profile["cluster_id"])]
+    params = {
+        "method": settings["method"],
+        "k": len(ids),
+        "k_fixed": settings["k"] is not None,
+        "k_range": settings["k_range"],
+        "silhouette": _json_float(silhouette),
+        "silhouette_sample_rows": int(rows),
+        "stability_ari": None,
+        "feature_columns": columns,
+        "transform": TRANSFORM_TEXT + " with the stored model's medians, means and scales",
+        "clipped_negative": clipped,
+        "imputed_median": imputed,
+        "seed": settings["seed"],
+        "sample_size": settings["sample_size"],
+        "ward_sample_size": settings["ward_sample_size"],
+        "n_customers": int(n),
+        "n_fit_rows": 0,
+        "algorithm": "nearest centroid of a stored model (no fit)",
+        "empty_clusters": empty,
+        "model": dict(model),
+    }
+    return ClusterResult(
+        labels=labels_df,
+        profile=profile,
+        k=len(ids),
+        silhouette=float(silhouette),
+        stability_ari=float("nan"),
+        params=params,
+    )
+
+
+def continue_previous(result: ClusterResult, previous: pd.DataFrame | None) -> ClusterResult:
+    """A reused model's clusters keep their ids: record each one's previous run counterpart.
+
+    Adds the columns ``match_to_previous`` adds (``previous_cluster_id``, ``previous_name``,
+    ``match_distance`` between the profiles' ``z_`` centroids, ``is_new``), pairing clusters by
+    id instead of by distance.
+    """
+    profile = result.profile.copy()
+    columns = [c[2:] for c in profile.columns if c.startswith("z_")]
+    before: dict[int, Any] = {}
+    if previous is not None and not previous.empty:
+        prev_columns = [c[2:] for c in previous.columns if c.startswith("z_")]
+        if sorted(prev_columns) == sorted(columns):
+            before = {int(row["cluster_id"]): row for _, row in previous.iterrows()}
+    z_now = profile[[f"z_{c}" for c in columns]].to_numpy(dtype="float64")
+    prev_id, prev_name, dist = [], [], []
+    for cid, z in zip(profile["cluster_id"].astype("int64"), z_now, strict=True):
+        row = before.get(int(cid))
+        if row is None:
+            prev_id.append(None)
+            prev_name.append(None)
+            dist.append(np.nan)
+            continue
+        z_before = np.asarray([row[f"z_{c}"] for c in columns], dtype="float64")
+        prev_id.append(int(cid))
+        prev_name.append(str(row["cluster_name"]))
+        dist.append(float(np.sqrt(((z - z_before) ** 2).sum())))
+    profile["previous_cluster_id"] = prev_id
+    profile["previous_name"] = prev_name
+    profile["match_distance"] = dist
+    profile["is_new"] = [p is None for p in prev_id]
+    matched = sum(p is not None for p in prev_id)
+    params = {
+        **result.params,
+        "matching": {"by": "id (reused model)", "matched": matched, "new": len(prev_id) - matched},
+    }
+    return ClusterResult(
+        labels=result.labels,
         profile=profile,
         k=result.k,
         silhouette=result.silhouette,

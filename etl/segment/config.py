@@ -128,6 +128,10 @@ DEFAULTS: dict[str, Any] = {
         # clusters further apart than this (standard deviations) from every cluster of the
         # previous run are new; the others keep the previous run's cluster id
         "match_max_distance": 1.0,
+        # a run reuses the latest published model of its method (assigns customers to its stored
+        # centroids) while it was fitted fewer than this many days before the run's date and
+        # with the same settings; 0 = fit on every run
+        "refit_days": 7,
     },
     # Predicted customer value (docs/clv.md): BG/NBD + Gamma-Gamma on purchase days.
     "clv": {
@@ -393,6 +397,12 @@ def _check_clustering(cl: dict[str, Any]) -> None:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) for c in cols)
     ):
         raise ConfigurationError("clustering.feature_columns must be a list of column names")
+    refit = cl.get("refit_days")
+    if not isinstance(refit, int) or isinstance(refit, bool) or refit < 0:
+        raise ConfigurationError(
+            f"clustering.refit_days = {refit!r}: a whole number of days >= 0 (0 = fit a new "
+            "model on every run)"
+        )
     distance = cl.get("match_max_distance")
     if not isinstance(distance, int | float) or isinstance(distance, bool) or distance < 0:
         raise ConfigurationError(

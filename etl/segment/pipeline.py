@@ -351,24 +351,72 @@ def _compute(
 def _cluster(
     conn: psycopg.Connection, run_id: int, method: str, cfg: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from etl.segment.clustering import MATCH_MAX_DISTANCE, fit_clusters, match_to_previous
+    """Fit (or reuse, ``clustering.refit_days``) the run's clusters; store the model."""
+    from etl.segment.clustering import (
+        MATCH_MAX_DISTANCE,
+        assign_to_model,
+        continue_previous,
+        fit_clusters,
+        match_to_previous,
+        settings_for,
+    )
 
     cl = cfg["clustering"]
-    feats = read_features(conn, run_id)
-    result = fit_clusters(
-        feats,
-        method=method,
-        k=cl["k"],
-        k_range=tuple(cl["k_range"]),
-        feature_columns=cl["feature_columns"],
-        seed=cl["seed"],
-        sample_size=cl["sample_size"],
-    )
-    result = match_to_previous(
-        result,
-        _previous_clusters(conn, run_id, method),
-        cl.get("match_max_distance", MATCH_MAX_DISTANCE),
-    )
+    feats = read_features(conn, run_id, _cluster_columns(cl["feature_columns"]))
+    args: dict[str, Any] = {
+        "method": method,
+        "k": cl["k"],
+        "k_range": tuple(cl["k_range"]),
+        "feature_columns": cl["feature_columns"],
+        "seed": cl["seed"],
+        "sample_size": cl["sample_size"],
+    }
+    previous = _previous_clusters(conn, run_id, method)
+    # runs started before the setting existed refit, as they did then
+    refit_days = int(cl.get("refit_days", 0))
+    reason = _reuse_problem(previous, settings_for(feats, **args), refit_days)
+    result = None
+    if reason is None and previous is not None:
+        result = assign_to_model(feats, previous["model"], seed=cl["seed"])
+        if result.params["empty_clusters"]:
+            reason = (
+                f"cluster(s) {result.params['empty_clusters']} of the stored model would have "
+                "no customer"
+            )
+            result = None
+    reuse: dict[str, Any] = {"refit_days": refit_days}
+    if result is None:
+        result = fit_clusters(feats, **args)
+        result = match_to_previous(
+            result,
+            previous["profile"] if previous else None,
+            cl.get("match_max_distance", MATCH_MAX_DISTANCE),
+        )
+        model = result.params["model"]
+        model["fitted_by_run"] = int(run_id)
+        model["fitted_on"] = _run_as_of(conn, run_id).isoformat()
+        model["fit_silhouette"] = _finite(result.silhouette)
+        model["fit_stability_ari"] = _finite(result.stability_ari)
+        reuse.update(reused=False, refit_reason=reason)
+    else:
+        result = continue_previous(result, previous["profile"] if previous else None)
+        model = result.params["model"]
+        # nothing was fitted: the stability is the model's, measured when it was fitted
+        result.stability_ari = _nan(model.get("fit_stability_ari"))
+        result.params["stability_ari"] = model.get("fit_stability_ari")
+        reuse.update(
+            reused=True,
+            model_fitted_by_run=model["fitted_by_run"],
+            model_fitted_on=model["fitted_on"],
+            read_from_run=previous["run_id"],
+            model_age_days=previous["age_days"],
+            stability_ari="the model's, measured when it was fitted (not re-measured)",
+            silhouette=(
+                f"on a random sample of {result.params['silhouette_sample_rows']} customers "
+                "labelled by the stored model"
+            ),
+        )
+    result.params["reuse"] = reuse
     labels = result.labels
     out = pd.DataFrame(
         {
@@ -383,6 +431,9 @@ def _cluster(
         "k": int(result.k),
         "silhouette": _finite(result.silhouette),
         "stability_ari": _finite(result.stability_ari),
+        "model": "reused" if reuse["reused"] else "fitted",
+        "reused_model_of_run": reuse.get("model_fitted_by_run"),
+        "refit_reason": reuse.get("refit_reason"),
     }
     conn.execute(
         "INSERT INTO segmentation.cluster_models "
@@ -401,17 +452,75 @@ def _cluster(
     return out, metrics
 
 
-def _previous_clusters(conn: psycopg.Connection, run_id: int, method: str) -> pd.DataFrame | None:
-    """The cluster profile of the latest published run up to this run's date (ids to keep)."""
+def _cluster_columns(feature_columns: list[str] | None) -> list[str] | None:
+    """The feature columns clustering reads (plus monetary, the renumbering key); None = all,
+    when a configured column is not a known feature (``fit_clusters`` then names it)."""
+    from etl.segment.clustering import DEFAULT_FEATURES
+
+    columns = list(feature_columns or [c for c in DEFAULT_FEATURES if c in FEATURE_DTYPES])
+    if not all(c in FEATURE_DTYPES and c != "customer_id" for c in columns):
+        return None
+    return list(dict.fromkeys([*columns, "monetary"]))
+
+
+def _run_as_of(conn: psycopg.Connection, run_id: int) -> dt.date:
+    return conn.execute(
+        "SELECT as_of_date FROM segmentation.runs WHERE run_id = %s", (run_id,)
+    ).fetchone()[0]
+
+
+def _previous_clusters(conn: psycopg.Connection, run_id: int, method: str) -> dict[str, Any] | None:
+    """The clustering of the latest published run up to this run's date: its ``profile`` (ids to
+    keep), its stored ``model`` (``params.model``), ``run_id`` and the model's ``age_days``."""
     row = conn.execute(
-        "SELECT m.profile FROM segmentation.cluster_models m "
+        "SELECT m.run_id, m.profile, m.params -> 'model', r.as_of_date "
+        "FROM segmentation.cluster_models m "
         "JOIN segmentation.runs p ON p.run_id = m.run_id "
         "JOIN segmentation.runs r ON r.run_id = %s "
         "WHERE m.method = %s AND p.status = 'published' AND p.as_of_date <= r.as_of_date "
         "ORDER BY p.as_of_date DESC, p.run_id DESC LIMIT 1",
         (run_id, method),
     ).fetchone()
-    return pd.DataFrame(row[0]) if row and row[0] else None
+    if row is None:
+        return None
+    source, profile, model, as_of = row
+    age = None
+    if model and model.get("fitted_on"):
+        age = (as_of - dt.date.fromisoformat(model["fitted_on"])).days
+    return {
+        "run_id": int(source),
+        "profile": pd.DataFrame(profile) if profile else None,
+        "model": model,
+        "age_days": age,
+    }
+
+
+def _reuse_problem(
+    previous: Mapping[str, Any] | None, settings: Mapping[str, Any], refit_days: int
+) -> str | None:
+    """Why this run fits a new model instead of reusing the previous run's; None = reuse."""
+    from etl.segment.clustering import reuse_problem
+
+    if refit_days <= 0:
+        return "clustering.refit_days is 0: every run fits"
+    if previous is None:
+        return "no published clustering of this method on or before the run's date"
+    problem = reuse_problem(previous["model"], settings)
+    if problem:
+        return problem
+    age = previous["age_days"]
+    if age is None:
+        return "the stored model has no fitting date"
+    if not 0 <= age < refit_days:
+        return (
+            f"the stored model was fitted {age} day(s) before the run's date; "
+            f"clustering.refit_days = {refit_days}"
+        )
+    return None
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _finite(value: Any) -> float | None:

@@ -107,16 +107,20 @@ def test_run_settings(dag) -> None:
 
 def test_params_and_defaults(dag) -> None:
     params = dag.params
-    assert set(params.keys()) == {"as_of", "source", "layout", "methods", "n_clusters"}
+    assert set(params.keys()) == {
+        "as_of", "source", "layout", "methods", "n_clusters", "refit_days"
+    }  # fmt: skip
     assert params["as_of"] is None
     assert params["source"] == "demo"
     assert params["layout"] is None
     assert params["methods"] == list(METHODS)
     assert params["n_clusters"] is None
+    assert params["refit_days"] is None
     schema = {k: params.get_param(k).schema for k in params.keys()}
     assert schema["source"]["enum"] == ["demo", "inbox", "database"]
     assert schema["methods"]["items"]["enum"] == list(METHODS)
     assert (schema["n_clusters"]["minimum"], schema["n_clusters"]["maximum"]) == (2, 20)
+    assert (schema["refit_days"]["minimum"], schema["refit_days"]["maximum"]) == (0, 366)
     # a text field whose help and check agree on YYYY-MM-DD (no locale-formatted date picker)
     assert "format" not in schema["as_of"]
     help_text = params.get_param("as_of").description
@@ -194,6 +198,8 @@ def test_bad_alert_settings_are_an_import_error(monkeypatch, env, needle) -> Non
         ({"methods": []}, False),
         ({"n_clusters": 1}, False),
         ({"n_clusters": 21}, False),
+        ({"refit_days": 0}, True),
+        ({"refit_days": -1}, False),
         ({"layout": "Bad Layout!"}, False),
     ],
 )

@@ -36,6 +36,22 @@ def test_methods_come_back_in_canonical_order() -> None:
     assert p.n_clusters == 5
 
 
+def test_refit_days_reaches_the_clustering_config() -> None:
+    from etl.orchestration.tasks import config_overrides
+
+    p = _validate({"n_clusters": 4, "refit_days": 0}, default_as_of=D)
+    assert p.refit_days == 0
+    assert params.RunParams.from_dict(p.to_dict()) == p
+    assert config_overrides(p.to_dict()) == {"clustering": {"k": 4, "refit_days": 0}}
+    assert config_overrides(_validate({}, default_as_of=D).to_dict()) == {}
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "5", -1, 367])
+def test_refit_days_must_be_a_whole_number_in_range(bad) -> None:
+    with pytest.raises(SegwiseError, match="refit_days"):
+        _validate({"refit_days": bad}, default_as_of=D)
+
+
 def test_every_problem_is_listed_in_one_message() -> None:
     with pytest.raises(SegwiseError) as err:
         _validate(

@@ -16,9 +16,13 @@ from etl.segment.clustering import (
     MIN_SPREAD,
     _names,
     _silhouettes,
+    assign_to_model,
     cluster_levels,
+    continue_previous,
     fit_clusters,
     match_to_previous,
+    reuse_problem,
+    settings_for,
 )
 
 FEATURES = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"]
@@ -84,6 +88,33 @@ def test_one_pass_silhouettes_equal_scikit_learns() -> None:
     labelings.append(np.where(X[:, 0] > 0, 7, 3))  # arbitrary label values
     expected = [silhouette_score(X, labels) for labels in labelings]
     np.testing.assert_allclose(_silhouettes(X, labelings), expected, rtol=0, atol=1e-12)
+
+
+def test_blockwise_distance_sums_equal_the_full_distance_matrix() -> None:
+    from sklearn.metrics import pairwise_distances
+
+    from etl.segment.clustering import _distance_sums
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(530, 4))
+    weights = rng.uniform(size=(530, 6))
+    expected = pairwise_distances(X) @ weights
+    for block in (97, 265, 530, 2048):  # uneven, two halves, one block, bigger than the data
+        np.testing.assert_allclose(_distance_sums(X, weights, block), expected, rtol=1e-12)
+
+
+def test_sampled_silhouette_equals_scikit_learns_sampled_score() -> None:
+    from etl.segment.clustering import _silhouette
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1500, 3))
+    labels = rng.integers(0, 4, len(X))
+    for sample_size, seed in ((400, 42), (400, 7), (5000, 42)):
+        expected = silhouette_score(
+            X, labels, sample_size=sample_size if sample_size < len(X) else None,
+            random_state=seed,
+        )  # fmt: skip
+        assert _silhouette(X, labels, sample_size, seed) == pytest.approx(expected, abs=1e-12)
 
 
 def test_hierarchical_fits_a_bounded_sample_and_labels_everyone(
@@ -392,3 +423,116 @@ def test_a_cluster_without_a_near_predecessor_is_new() -> None:
         fit_clusters(frame, method="kmeans", k=4, seed=2), before.profile, max_distance=0.0
     )
     assert strict.profile["is_new"].all()
+
+
+# ------------------------------------------------------------------ reusing a stored model
+
+
+def _nearest_stored_centroid(frame: pd.DataFrame, model: dict) -> np.ndarray:
+    """The stored model's transform and nearest centroid, written out independently."""
+    columns = model["columns"]
+    values = frame[columns].astype(float).fillna(dict(zip(columns, model["median"], strict=True)))
+    z = ((np.log1p(values.clip(lower=0)) - model["mean"]) / model["scale"]).to_numpy()
+    ids = sorted(model["centroids"], key=int)
+    centres = np.array([model["centroids"][i] for i in ids])
+    distance = ((z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    return np.array(ids, dtype="int64")[distance.argmin(axis=1)]
+
+
+def test_a_stored_kmeans_model_labels_its_own_customers_as_the_fit_did(
+    four_blobs: pd.DataFrame,
+) -> None:
+    fit = fit_clusters(four_blobs, method="kmeans", k_range=(2, 6), seed=3)
+    model = fit.params["model"]
+    assert model["settings"] == settings_for(four_blobs, method="kmeans", k_range=(2, 6), seed=3)
+    again = assign_to_model(four_blobs, model, seed=3)
+    pd.testing.assert_frame_equal(again.labels, fit.labels)
+    pd.testing.assert_frame_equal(again.profile, fit.profile)
+    assert again.k == fit.k and again.params["n_fit_rows"] == 0
+    assert again.silhouette == pytest.approx(fit.silhouette)  # every row: the same definition
+    assert np.isnan(again.stability_ari) and again.params["empty_clusters"] == []
+
+
+def test_a_stored_ward_model_labels_everyone_but_its_sample_as_the_fit_did() -> None:
+    frame = blobs(n=3000, centers=3, seed=8, std=0.9)
+    fit = fit_clusters(frame, method="hierarchical", k=3, ward_sample_size=500)
+    again = assign_to_model(frame, fit.params["model"])
+    differ = (again.labels["cluster_id"] != fit.labels["cluster_id"]).sum()
+    assert differ <= 500  # only Ward's own sample keeps its tree labels in the fit
+    assert (
+        again.labels["cluster_id"] == _nearest_stored_centroid(frame, fit.params["model"])
+    ).all()
+
+
+def test_a_reused_model_gives_new_data_its_nearest_stored_centroid_and_its_names() -> None:
+    before = blobs(n=1500, centers=4, seed=12)
+    fit = fit_clusters(before, method="kmeans", seed=2)
+    rng = np.random.default_rng(1)
+    later = blobs(n=1700, centers=4, seed=12)  # the same customers and 200 new ones...
+    for column in FEATURES:  # ...whose features moved on
+        later[column] = later[column] * rng.uniform(0.8, 1.3, len(later))
+    later.loc[later.index[:5], "frequency"] = np.nan  # imputed with the stored median
+    later = later.sample(frac=1.0, random_state=4)  # row order does not matter
+    reused = assign_to_model(later, fit.params["model"], seed=2)
+    expected = _nearest_stored_centroid(later.sort_values("customer_id"), fit.params["model"])
+    assert (reused.labels["cluster_id"].to_numpy() == expected).all()
+    assert reused.params["imputed_median"] == {"frequency": 5}
+    names = fit.profile.set_index("cluster_id")["cluster_name"]
+    assert (reused.labels["cluster_name"] == reused.labels["cluster_id"].map(names)).all()
+    assert (reused.profile["cluster_name"] == reused.profile["cluster_id"].map(names)).all()
+    assert reused.profile["customers"].sum() == 1700
+    joined = later.merge(reused.labels, on="customer_id")
+    np.testing.assert_allclose(
+        reused.profile.set_index("cluster_id")["mean_monetary"],
+        joined.groupby("cluster_id")["monetary"].mean(),
+    )
+    assert -1 <= reused.silhouette <= 1 and reused.params["silhouette_sample_rows"] == 1700
+    # a cluster left without customers is reported, not invented
+    alone = later[reused.labels.set_index("customer_id").loc[later["customer_id"], "cluster_id"]
+                  .to_numpy() != 1]  # fmt: skip
+    assert assign_to_model(alone, fit.params["model"]).params["empty_clusters"] == [1]
+
+
+def test_a_model_is_not_reused_when_what_shapes_it_changed(four_blobs: pd.DataFrame) -> None:
+    model = fit_clusters(four_blobs, method="kmeans", k=4, seed=3).params["model"]
+    same = settings_for(four_blobs, method="kmeans", k=4, seed=3)
+    assert reuse_problem(model, same) is None
+    for kwargs, changed in (
+        ({"seed": 4}, "seed"),
+        ({"k": None}, "k, k_range"),
+        ({"sample_size": 900}, "sample_size"),
+        ({"feature_columns": ["monetary", "frequency"]}, "feature_columns"),
+    ):
+        settings = settings_for(four_blobs, **{"method": "kmeans", "k": 4, "seed": 3, **kwargs})
+        assert reuse_problem(model, settings) == (
+            f"clustering settings changed since the model was fitted: {changed}"
+        )
+    hierarchical = settings_for(four_blobs, method="hierarchical", k=4, seed=3)
+    assert reuse_problem(model, hierarchical).endswith(": method")
+    assert "no model" in reuse_problem(None, same)
+    assert "version" in reuse_problem({**model, "version": 0}, same)
+    assert "cannot be re-applied" in reuse_problem({**model, "transform": "rank"}, same)
+    broken = {**model, "centroids": {"1": [0.0, 1.0]}}
+    assert "incomplete" in reuse_problem(broken, same)
+
+
+def test_matching_renumbers_the_stored_model_with_the_profile() -> None:
+    frame = blobs(n=800, centers=4, seed=21)
+    first = fit_clusters(frame, method="kmeans", k=4, seed=1)
+    previous = first.profile.copy()
+    previous["cluster_id"] = previous["cluster_id"].map({1: 7, 2: 3, 3: 9, 4: 1})
+    matched = match_to_previous(first, previous)
+    model = matched.params["model"]
+    names = dict(zip(matched.profile["cluster_id"], matched.profile["cluster_name"], strict=True))
+    assert {int(i): n for i, n in model["names"].items()} == names
+    original = first.params["model"]["centroids"]
+    assert model["centroids"] == {str(new): original[str(old)] for old, new in
+                                  {1: 7, 2: 3, 3: 9, 4: 1}.items()}  # fmt: skip
+    # the renumbered model labels the customers with the renumbered ids
+    again = assign_to_model(frame, model, seed=1)
+    pd.testing.assert_frame_equal(again.labels, matched.labels)
+    # and a reuse records its previous run counterpart by id, none of them new
+    carried = continue_previous(again, matched.profile)
+    assert not carried.profile["is_new"].any()
+    assert (carried.profile["previous_cluster_id"] == carried.profile["cluster_id"]).all()
+    np.testing.assert_allclose(carried.profile["match_distance"], 0.0, atol=1e-12)

@@ -114,7 +114,8 @@ def test_a_rerun_keeps_every_cluster_id_and_name(history, method):
         "WHERE run_id = %s AND method = %s",
         (runs[DATES[-1]], method),
     ).set_index("customer_id")
-    # the previous run numbered its clusters differently: the rerun must take over its ids
+    # the previous run numbered its clusters differently: the rerun (a full refit, not a reuse
+    # of the stored model) must take over its ids
     with psycopg.connect(url) as conn:
         conn.execute(
             "UPDATE segmentation.cluster_models SET profile = ("
@@ -123,8 +124,9 @@ def test_a_rerun_keeps_every_cluster_id_and_name(history, method):
             "WHERE run_id = %s AND method = %s",
             (runs[DATES[-1]], method),
         )
+    refit = {**CONFIG, "clustering": {**CONFIG["clustering"], "refit_days": 0}}
     rerun = pipeline.run_all(
-        url, dt.date.fromisoformat(DATES[-1]), methods=METHODS, trigger="test", config=CONFIG
+        url, dt.date.fromisoformat(DATES[-1]), methods=METHODS, trigger="test", config=refit
     )
     runs[DATES[-1]] = rerun
     after = _frame(
