@@ -31,6 +31,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -90,6 +92,19 @@ def _ledger_batches(conn: psycopg.Connection, counted: list[int]) -> list[int]:
     ]
 
 
+@contextmanager
+def _local(conn: psycopg.Connection, settings: dict[str, str]) -> Iterator[None]:
+    """Planner settings for a few statements of the caller's transaction, then back."""
+    before = {k: conn.execute("SELECT current_setting(%s)", (k,)).fetchone()[0] for k in settings}
+    for k, v in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (k, v))
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            conn.execute("SELECT set_config(%s, %s, true)", (k, v))
+
+
 def _drop_temp(conn: psycopg.Connection) -> None:
     for name in _TEMP:
         conn.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
@@ -126,7 +141,9 @@ def refresh(
         if reason:
             _drop_temp(conn)
             return rebuild(conn, batches, fiscal_year_start_month=fy, t0=t0, reason=reason)
-        months, cohorts = _delta(conn, batches, fy)
+        # small statements: compiling them (JIT) costs more than it saves
+        with _local(conn, {"jit": "off", "work_mem": "64MB"}):
+            months, cohorts = _delta(conn, batches, fy)
     years: set[dt.date] = {fiscal_year_start(m, fy) for m in months}
     if fy != fy_before:  # every fiscal year again, counted from customer_months
         years = {
@@ -207,13 +224,13 @@ def _delta(conn: psycopg.Connection, batches: list[int], fy: int) -> tuple[list,
     conn.execute(read_sql("segmentation/kpi_first_sale_changes.sql"))
     conn.execute(read_sql("segmentation/kpi_pairs.sql"))
     conn.execute("ANALYZE pg_temp.segwise_pairs")
-    conn.execute(read_sql("segmentation/kpi_pair_orders.sql"), p)
-    conn.execute("ANALYZE pg_temp.segwise_kpi_orders")
     dimensions = _counted_dimensions(conn)
-    if "category" in dimensions:
-        conn.execute(read_sql("segmentation/kpi_pair_lines.sql"), p)
-        conn.execute("ANALYZE pg_temp.segwise_kpi_lines")
-    else:
+    # a customer's orders of a month, an order's lines: index lookups, never a scan of the facts
+    with _local(conn, {"enable_hashjoin": "off", "enable_mergejoin": "off"}):
+        conn.execute(read_sql("segmentation/kpi_pair_orders.sql"), p)
+        if "category" in dimensions:
+            conn.execute(read_sql("segmentation/kpi_pair_lines.sql"), p)
+    if "category" not in dimensions:
         conn.execute("CREATE TEMP TABLE segwise_kpi_lines (row_id bigint, product_id text, "
                      "amount numeric, cost_amount numeric, is_sale boolean, is_return boolean) "
                      "ON COMMIT DROP")  # fmt: skip
@@ -260,7 +277,7 @@ def _delta(conn: psycopg.Connection, batches: list[int], fy: int) -> tuple[list,
     conn.execute(
         "INSERT INTO segmentation.customer_months (customer_id, month) "
         "SELECT DISTINCT customer_id, date_trunc('month', order_date)::date "
-        "FROM segwise_kpi_orders WHERE sign = 1 AND customer_id IS NOT NULL AND n_sale_lines > 0"
+        "FROM segwise_kpi_orders WHERE sign >= 0 AND customer_id IS NOT NULL AND n_sale_lines > 0"
     )
     conn.execute(
         "CREATE TEMP TABLE segwise_fy_active ON COMMIT DROP AS "

@@ -1,19 +1,22 @@
 -- fixed SQL: run as is by etl.segment.time_marts.refresh
 -- Add to segmentation.cohort_cells what the order versions in pg_temp.segwise_kpi_orders
 -- change: per customer and month, whether they bought, their net revenue and orders, now (sign
--- +1, in the cohort of their first sale now) minus before (sign -1, the cohort before), from
--- the cohort month on (segwise_firsts). Same rules as kpi_cohort_cells.sql. Cells left without
+-- >= 0, in the cohort of their first sale now) minus before (sign <= 0, the cohort before),
+-- from the cohort month on (segwise_firsts). Same rules as kpi_cohort_cells.sql. Cells left without
 -- orders are deleted by the caller. Run by etl.segment.time_marts.refresh (fixed SQL).
 INSERT INTO segmentation.cohort_cells AS k (
     cohort_month, activity_month, active_customers, revenue, orders
 )
 WITH per_month AS (
     SELECT
-        o.sign, o.customer_id, date_trunc('month', o.order_date)::date AS month,
+        s.sign, o.customer_id, date_trunc('month', o.order_date)::date AS month,
         bool_or(o.n_sale_lines > 0) AS bought, sum(o.net_amount) AS revenue, count(*) AS orders
     FROM segwise_kpi_orders AS o
-    WHERE o.customer_id IS NOT NULL
-    GROUP BY o.sign, o.customer_id, date_trunc('month', o.order_date)
+    CROSS JOIN LATERAL (
+        VALUES (1::smallint), (-1::smallint)  -- an untouched order (0) counts on both sides
+    ) AS s (sign)
+    WHERE o.customer_id IS NOT NULL AND (o.sign = 0 OR o.sign = s.sign)
+    GROUP BY s.sign, o.customer_id, date_trunc('month', o.order_date)
 ),
 cohorts AS (
     SELECT

@@ -1,6 +1,7 @@
 -- parameters batches: bound by psycopg in etl.segment.time_marts.refresh
 -- The lines of each order version in pg_temp.segwise_kpi_orders (for the category breakdown):
--- current versions read the lines as they are (primary key lookups by order_id); a previous
+-- current versions read the lines as they are (primary key lookups by order_id, a nested loop
+-- the caller asks for); a previous
 -- version reads its lines the batches did not touch, and the kept previous versions of those
 -- they rewrote (segmentation.kpi_line_versions; lines they added did not exist before).
 -- Params: batches (bigint[]). Fills pg_temp.segwise_kpi_lines; run by

@@ -1,8 +1,8 @@
 -- parameters batches: bound by psycopg in etl.segment.time_marts.refresh
--- Every order of the (customer, month) pairs, now (sign +1) and before the batches (sign -1: the
--- orders they did not touch as they are, and the kept previous versions of those they
--- rewrote), plus both versions of touched orders without a customer. Untouched orders appear
--- with both signs and cancel out of every sum; each pair's distinct counts come out whole.
+-- Every order of the (customer, month) pairs: those the batches wrote as they are now (sign
+-- +1), the kept previous versions of those they rewrote (sign -1), and the orders they did not
+-- touch (sign 0: the same now and before; no sum changes, but each pair's distinct counts come
+-- out whole), plus both versions of touched orders without a customer.
 -- Params: batches (bigint[]). Reads pg_temp.segwise_pairs and segwise_touched; fills
 -- pg_temp.segwise_kpi_orders (row_id: one per order version); run by
 -- etl.segment.time_marts.refresh.
@@ -17,17 +17,11 @@ WITH current_orders AS (
 ),
 versions AS (
     SELECT
-        1::smallint AS sign, false AS old_version, order_id, customer_id, order_date,
-        n_sale_lines, sales_amount, return_amount, net_amount, cost_amount, is_return, channel,
-        platform, market, country, region
-    FROM current_orders
-    UNION ALL
-    SELECT
-        -1::smallint, false, order_id, customer_id, order_date, n_sale_lines, sales_amount,
+        CASE WHEN batch_id = ANY (%(batches)s::bigint[]) THEN 1 ELSE 0 END::smallint AS sign,
+        false AS old_version, order_id, customer_id, order_date, n_sale_lines, sales_amount,
         return_amount, net_amount, cost_amount, is_return, channel, platform, market, country,
         region
     FROM current_orders
-    WHERE batch_id <> ALL (%(batches)s::bigint[])
     UNION ALL
     SELECT
         sign, old_version, order_id, customer_id, order_date, n_sale_lines, sales_amount,

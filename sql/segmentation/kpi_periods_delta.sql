@@ -2,8 +2,8 @@
 -- Add to the month rows of segmentation.kpi_periods what the order versions in
 -- pg_temp.segwise_kpi_orders (and their lines, segwise_kpi_lines) change: sums and order counts
 -- by sign (the new versions added, the old ones subtracted), and distinct customers per cell as
--- each pair's customers now minus before (new customers: whose first sale, now / before,
--- segwise_firsts, falls in the month). Same rows and rules as kpi_periods.sql. A row's cost
+-- each pair's customers now (sign >= 0) minus before (sign <= 0) (new customers: whose first
+-- sale, now / before, segwise_firsts, falls in the month). Same rows and rules as kpi_periods.sql. A row's cost
 -- is NULL when none of its order rows has one (cost_rows = 0; the caller clears new rows'), and
 -- rows left without orders are deleted by the caller. Params: dimensions (text[]: the breakdowns the
 -- month rows carry). Run by etl.segment.time_marts.refresh.
@@ -56,32 +56,37 @@ sums AS (
         coalesce(sum(sign) FILTER (WHERE NOT is_return), 0) AS placed_orders,
         coalesce(sum(sign) FILTER (WHERE is_return), 0) AS cancelled_orders
     FROM order_rows
+    WHERE sign <> 0
     GROUP BY month, dimension, dimension_value
 ),
 customers AS (
     SELECT
         c.month, c.dimension, c.dimension_value,
-        sum(c.sign) AS active_customers,
-        coalesce(sum(c.sign) FILTER (
-            WHERE date_trunc('month', CASE WHEN c.sign > 0 THEN f.new_first ELSE f.old_first END)
-                = c.month
-        ), 0) AS new_customers
+        sum(c.now::int - c.before::int) AS active_customers,
+        sum((c.now AND date_trunc('month', f.new_first) = c.month)::int
+            - (c.before AND date_trunc('month', f.old_first) = c.month)::int) AS new_customers
     FROM (
-        SELECT DISTINCT sign, customer_id, month, dimension, dimension_value
+        SELECT
+            customer_id, month, dimension, dimension_value,
+            bool_or(sign >= 0) AS now, bool_or(sign <= 0) AS before
         FROM order_rows
         WHERE has_sale AND customer_id IS NOT NULL
+        GROUP BY customer_id, month, dimension, dimension_value
     ) AS c
     JOIN segwise_firsts AS f ON f.customer_id = c.customer_id
+    WHERE c.now <> c.before OR f.new_first IS DISTINCT FROM f.old_first
     GROUP BY c.month, c.dimension, c.dimension_value
 )
 SELECT
-    'month', s.month, (s.month + interval '1 month')::date, s.dimension, s.dimension_value,
-    s.gross_revenue, s.returns_value,
-    s.cost_amount, s.cost_rows,
-    s.orders, s.placed_orders, s.cancelled_orders,
-    coalesce(c.active_customers, 0), coalesce(c.new_customers, 0)
+    'month', coalesce(s.month, c.month),
+    (coalesce(s.month, c.month) + interval '1 month')::date,
+    coalesce(s.dimension, c.dimension), coalesce(s.dimension_value, c.dimension_value),
+    coalesce(s.gross_revenue, 0), coalesce(s.returns_value, 0), s.cost_amount,
+    coalesce(s.cost_rows, 0), coalesce(s.orders, 0), coalesce(s.placed_orders, 0),
+    coalesce(s.cancelled_orders, 0), coalesce(c.active_customers, 0),
+    coalesce(c.new_customers, 0)
 FROM sums AS s
-LEFT JOIN customers AS c
+FULL JOIN customers AS c
     ON c.month = s.month AND c.dimension = s.dimension AND c.dimension_value = s.dimension_value
 ON CONFLICT (grain, period_start, dimension, dimension_value) DO UPDATE SET
     gross_revenue = k.gross_revenue + EXCLUDED.gross_revenue,
