@@ -8,13 +8,11 @@ The time marts (``mart.monthly_kpis``, ``mart.cohort_retention``) read these sma
 instead of every order on every query: at 10M order lines the views computed from the facts took
 over a minute per query. ``etl.segment.time_marts.refresh`` recomputes only the periods and
 cohorts a batch touched (called by the warehouse build for its batch, and by each segmentation
-run for anything loaded without it). This revision fills them once from the facts already
-loaded.
+run for anything loaded without it). Revision 0011_kpi_speed fills them from the facts already
+loaded (it adds columns they need).
 """
 
 from alembic import op
-
-from etl.segment import time_marts
 
 revision = "0008_time"
 down_revision = "0007_clv"
@@ -143,7 +141,6 @@ DROP TABLE IF EXISTS segmentation.customer_months;
 
 def upgrade() -> None:
     op.execute(UPGRADE)
-    time_marts.refresh(time_marts.driver_connection(op.get_bind()))
 
 
 def downgrade() -> None:

@@ -1,13 +1,13 @@
 -- fixed SQL: run as is by etl.segment.time_marts.refresh
--- Customers of the touched orders whose first sale date changed (or who are new): old and new
--- first date. Reads pg_temp.segwise_touched_orders; fills pg_temp.segwise_first_changes; run by
+-- Each customer of the touched orders (both versions): first sale date before (from
+-- segmentation.customer_first_sale) and now (from the facts, through the (customer_id,
+-- order_date) index). Reads pg_temp.segwise_touched; fills pg_temp.segwise_firsts; run by
 -- etl.segment.time_marts.refresh (fixed SQL).
-CREATE TEMP TABLE segwise_first_changes ON COMMIT DROP AS
+CREATE TEMP TABLE segwise_firsts ON COMMIT DROP AS
 WITH customers AS (
-    SELECT DISTINCT customer_id FROM segwise_touched_orders WHERE customer_id IS NOT NULL
+    SELECT DISTINCT customer_id FROM segwise_touched WHERE customer_id IS NOT NULL
 ),
 current_first AS (
-    -- each customer's earliest sale, through the (customer_id, order_date) index
     SELECT c.customer_id, (
         SELECT min(o.order_date) FROM warehouse.fact_order AS o
         WHERE o.customer_id = c.customer_id AND o.n_sale_lines > 0
@@ -16,5 +16,4 @@ current_first AS (
 )
 SELECT n.customer_id, f.first_date AS old_first, n.first_date AS new_first
 FROM current_first AS n
-LEFT JOIN segmentation.customer_first_sale AS f ON f.customer_id = n.customer_id
-WHERE n.first_date IS DISTINCT FROM f.first_date;
+LEFT JOIN segmentation.customer_first_sale AS f ON f.customer_id = n.customer_id;

@@ -1,13 +1,15 @@
 -- parameters nexts, starts: bound by psycopg in etl.segment.time_marts._periods
 -- Fiscal-year rows from the month rows of segmentation.kpi_periods: sums of the months (a
 -- customer is new in one month only, so new customers add up too); distinct active customers
--- for the total from segmentation.customer_months (per breakdown they are left NULL: a count
--- over a year of orders per breakdown would cost a scan of that year on every load).
+-- for the total from pg_temp.segwise_fy_active (filled by the caller: counted from
+-- segmentation.customer_months, or the previous count plus the change; per breakdown they are
+-- left NULL: a count over a year of orders per breakdown would cost a scan of that year).
 -- Params: starts (date[]), nexts (date[]). Run by etl.segment.time_marts.refresh after the
 -- month rows and after deleting those years' rows.
 INSERT INTO segmentation.kpi_periods (
     grain, period_start, period_next, dimension, dimension_value, gross_revenue, returns_value,
-    cost_amount, orders, placed_orders, cancelled_orders, active_customers, new_customers
+    cost_amount, cost_rows, orders, placed_orders, cancelled_orders, active_customers,
+    new_customers
 )
 WITH years AS (
     SELECT s AS period_start, n AS period_next
@@ -15,12 +17,12 @@ WITH years AS (
 )
 SELECT
     'fiscal_year', y.period_start, y.period_next, k.dimension, k.dimension_value,
-    sum(k.gross_revenue), sum(k.returns_value), sum(k.cost_amount), sum(k.orders),
+    sum(k.gross_revenue), sum(k.returns_value), sum(k.cost_amount), sum(k.cost_rows),
+    sum(k.orders),
     sum(k.placed_orders), sum(k.cancelled_orders),
-    CASE WHEN k.dimension = 'all' THEN (
-        SELECT count(DISTINCT c.customer_id) FROM segmentation.customer_months AS c
-        WHERE c.month >= y.period_start AND c.month < y.period_next
-    ) END,
+    CASE WHEN k.dimension = 'all' THEN coalesce((
+        SELECT a.active FROM segwise_fy_active AS a WHERE a.period_start = y.period_start
+    ), 0) END,
     sum(k.new_customers)
 FROM years AS y
 JOIN segmentation.kpi_periods AS k

@@ -2,11 +2,13 @@
 -- Sales, orders and customers of the given periods, in total and per breakdown the data carry
 -- (channel, platform, market, region, country; product category from the lines).
 -- Params: grain ('month'), starts (date[]), nexts (date[], each period's end, exclusive).
--- Run by etl.segment.time_marts.refresh after deleting those periods' rows. Text keys are
--- grouped and counted in the "C" collation: the same groups, a byte-wise sort.
+-- Run by etl.segment.time_marts.rebuild on empty tables (later batches: kpi_periods_delta.sql).
+-- Text keys are grouped and counted in the "C" collation: the same groups, a byte-wise sort.
+-- A category row's customer is its order's.
 INSERT INTO segmentation.kpi_periods (
     grain, period_start, period_next, dimension, dimension_value, gross_revenue, returns_value,
-    cost_amount, orders, placed_orders, cancelled_orders, active_customers, new_customers
+    cost_amount, cost_rows, orders, placed_orders, cancelled_orders, active_customers,
+    new_customers
 )
 WITH periods AS (
     SELECT s AS period_start, n AS period_next
@@ -57,7 +59,7 @@ order_rows AS (
     UNION ALL
     -- one row per order and product category (only when products carry categories)
     SELECT
-        p.period_start, p.period_next, min(l.customer_id COLLATE "C"), 'category',
+        p.period_start, p.period_next, min(o.customer_id COLLATE "C"), 'category',
         coalesce(pr.category_l1, 'unknown') COLLATE "C",
         coalesce(sum(l.amount) FILTER (WHERE l.is_sale), 0),
         coalesce(-sum(l.amount) FILTER (WHERE l.is_return), 0),
@@ -78,6 +80,7 @@ SELECT
     sum(r.sales_amount),
     sum(r.return_amount),
     sum(r.cost_amount),
+    count(r.cost_amount),
     count(*) FILTER (WHERE r.has_sale),
     count(*) FILTER (WHERE NOT r.is_return),
     count(*) FILTER (WHERE r.is_return),
