@@ -12,7 +12,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from etl.segment import config
+from etl.segment import run_config as config
 from etl.segment.frames import read_frame
 from etl.segment.rfm import rfm_segments
 

@@ -12,7 +12,7 @@ from etl.errors import SegwiseError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from etl.segment.config import METHODS
+    from etl.segment.run_config import METHODS
 
     run = subparsers.add_parser(
         "run",

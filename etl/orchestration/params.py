@@ -17,7 +17,7 @@ from typing import Any
 from etl.dates import parse_date
 from etl.errors import SegwiseError
 from etl.orchestration.dag_settings import SOURCES
-from etl.segment.config import METHODS
+from etl.segment.run_config import METHODS
 
 PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters", "refit_days")
 N_CLUSTERS_RANGE = (2, 20)

@@ -24,8 +24,8 @@ from etl.db import connect
 from etl.errors import SegwiseError
 from etl.paths import read_sql
 from etl.segment import clv
-from etl.segment.config import DEFAULTS
 from etl.segment.frames import read_frame
+from etl.segment.run_config import DEFAULTS
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from psycopg.types.json import Jsonb
 from etl.db import connect, transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
-from etl.segment import config as seg_config
 from etl.segment import features, lifecycle, runs, time_marts
+from etl.segment import run_config as seg_config
 from etl.segment.frames import copy_frame, read_frame
 from etl.segment.rfm import rfm_segments
 from etl.segment.tiers import size_tiers

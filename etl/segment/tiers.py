@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl.segment.config import TIER_LABELS
+from etl.segment.run_config import TIER_LABELS
 from etl.segment.scoring import cut_by_shares, cut_by_thresholds
 
 COLUMNS = ["customer_id", "segment", "segment_id", "orders_tier", "revenue_tier"]

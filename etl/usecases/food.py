@@ -101,7 +101,7 @@ def on_publish(conn: psycopg.Connection) -> None:
         "FROM mart.as_of AS a JOIN segmentation.runs AS r USING (run_id)"
     ).fetchone()
     if row is not None:
-        from etl.segment.config import DEFAULT_USE_CASES  # runs made before use_cases existed
+        from etl.segment.run_config import DEFAULT_USE_CASES  # runs made before use_cases existed
 
         default = DEFAULT_USE_CASES["food"]["wide_max_categories"]
         refresh_wide_view(conn, int(row[0]), int(row[1] or default))

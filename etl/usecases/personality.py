@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from etl.db import transaction
 from etl.errors import SegwiseError
 from etl.paths import read_sql
-from etl.segment import config as seg_config
+from etl.segment import run_config as seg_config
 from etl.segment.frames import copy_frame, read_frame
 from etl.usecases.personality_features import encode
 

@@ -1,4 +1,4 @@
-"""Validation of the ``use_cases`` run settings (defaults in etl.segment.config).
+"""Validation of the ``use_cases`` run settings (defaults in etl.segment.run_config).
 
 Each use case's thresholds are merged key by key over the defaults and checked before a run
 writes anything; every error names the setting to fix.
@@ -98,7 +98,7 @@ def check(defaults: Mapping[str, Any], overrides: Any) -> dict[str, Any]:
 
 def check_personality(p: dict[str, Any]) -> None:
     """The customer-level clustering settings (use_cases.personality)."""
-    from etl.segment.config import K_LIMITS
+    from etl.segment.run_config import K_LIMITS
     from etl.usecases.personality_features import is_available
 
     lo, hi = K_LIMITS

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from etl import quality
-from etl.segment.config import METHODS
+from etl.segment.run_config import METHODS
 from tests.airflow.harness import DAG_ID, Deployment
 from tests.conftest import create_database, drop_database
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.segment.config import METHODS
+from etl.segment.run_config import METHODS
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 DAG_ID = "customer_segmentation"

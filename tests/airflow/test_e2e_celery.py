@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from etl.segment.config import METHODS
+from etl.segment.run_config import METHODS
 from tests.airflow import e2e
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]

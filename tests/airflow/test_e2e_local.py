@@ -14,7 +14,7 @@ import time
 import psycopg
 import pytest
 
-from etl.segment.config import METHODS
+from etl.segment.run_config import METHODS
 from tests.airflow import e2e
 from tests.airflow.harness import DAG_ID
 

@@ -9,7 +9,7 @@ import pytest
 from etl.errors import ConfigurationError, SegwiseError
 from etl.orchestration import params
 from etl.orchestration.dag_settings import DagSettings, SourceSettings, parse_schedule
-from etl.segment.config import METHODS
+from etl.segment.run_config import METHODS
 
 D = date(2026, 11, 23)
 

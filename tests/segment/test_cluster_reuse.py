@@ -16,8 +16,8 @@ from psycopg import sql
 
 from etl import migrate
 from etl.errors import ConfigurationError
-from etl.segment import config as seg_config
 from etl.segment import pipeline
+from etl.segment import run_config as seg_config
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import small_warehouse
 

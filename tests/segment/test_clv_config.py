@@ -9,7 +9,7 @@ import pytest
 
 from etl.cli import main
 from etl.errors import ConfigurationError
-from etl.segment.config import METHODS, resolve
+from etl.segment.run_config import METHODS, resolve
 
 
 def test_clv_is_a_default_method_with_its_settings():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from etl.segment.config import DEFAULT_RFM_ACTIONS, DEFAULT_RFM_SEGMENTS, DEFAULT_TIER_ACTIONS
+from etl.segment.run_config import DEFAULT_RFM_ACTIONS, DEFAULT_RFM_SEGMENTS, DEFAULT_TIER_ACTIONS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "segmentation.md").read_text("utf-8")
 

@@ -11,8 +11,8 @@ import pytest
 
 from etl import migrate
 from etl.errors import ConfigurationError
-from etl.segment import config as seg_config
 from etl.segment import lifecycle, pipeline
+from etl.segment import run_config as seg_config
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import insert_orders
 

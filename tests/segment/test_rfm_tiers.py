@@ -8,7 +8,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from etl.segment import config
+from etl.segment import run_config as config
 from etl.segment.rfm import rfm_segments
 from etl.segment.scoring import cut_by_shares, cut_by_thresholds, quantile_scores
 from etl.segment.tiers import size_tiers

@@ -11,7 +11,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from etl.segment.config import DEFAULTS
+from etl.segment.run_config import DEFAULTS
 from tests.segment.conftest import AS_OF
 
 CENT = 0.005

@@ -14,8 +14,8 @@ import pytest
 from etl import ingest
 from etl.cli import main
 from etl.errors import ConfigurationError, SegwiseError
-from etl.segment import config as seg_config
 from etl.segment import pipeline
+from etl.segment import run_config as seg_config
 from etl.usecases.personality_features import encode
 from tests.usecases.conftest import view
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl.errors import ConfigurationError
-from etl.segment import config as seg_config
+from etl.segment import run_config as seg_config
 
 
 def test_defaults_and_merge_per_use_case():

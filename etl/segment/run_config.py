@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
+from etl.environment import memory_size
 from etl.errors import ConfigurationError
 from etl.segment.lifecycle import check_rules as check_lifecycle_rules
-from etl.settings import memory_size
 
 METHODS = (
     "rfm",
@@ -81,7 +81,7 @@ FOOD_DELIVERY_TIERS: dict[str, Any] = {
 }
 
 # Thresholds of the use-case views (docs/use-cases.md). Stored with each run, so the mart views
-# read the ones of the run they show; checked by etl.usecases.settings.check.
+# read the ones of the run they show; checked by etl.usecases.validation.check.
 DEFAULT_USE_CASES: dict[str, Any] = {
     "invoice": {"top_n": 10, "trim_fraction": 0.1, "lift_min_segment_share": 0.01},
     "food": {"wide_max_categories": 60},
@@ -448,7 +448,7 @@ def _check_clv(c: dict[str, Any]) -> None:
 
 
 def _use_cases(overrides: Any) -> dict[str, Any]:
-    from etl.usecases.settings import check  # the use cases' own validation
+    from etl.usecases.validation import check  # the use cases' own validation
 
     return check(DEFAULT_USE_CASES, overrides)
 
