@@ -35,6 +35,7 @@ import numpy as np
 import psutil
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
@@ -56,8 +57,15 @@ COLUMNS = [
 CHUNK_INVOICES = 20_000
 
 
-def generate(path: Path, lines: int, seed: int = 7) -> int:
-    """Write ~``lines`` rows (whole invoices) resampled from the real file; returns the count."""
+def iso_dates(values: pa.Array) -> pa.Array:
+    """UCI I dates (``12/1/2010 8:26``) the way Online Retail II writes them (ISO)."""
+    parsed = pc.strptime(values, format="%m/%d/%Y %H:%M", unit="s")
+    return pc.strftime(parsed, format="%Y-%m-%d %H:%M:%S")
+
+
+def generate(path: Path, lines: int, seed: int = 7, *, iso: bool = False) -> int:
+    """Write ~``lines`` rows (whole invoices) resampled from the real file; returns the count.
+    ``iso``: InvoiceDate written the Online Retail II way (ISO); the same rows otherwise."""
     table = pacsv.read_csv(
         SOURCE,
         read_options=pacsv.ReadOptions(encoding="latin-1"),
@@ -87,6 +95,9 @@ def generate(path: Path, lines: int, seed: int = 7) -> int:
             prefix = np.where(np.repeat(cancelled[pick], n), "C", "")
             new_invoice = pa.array(np.char.add(prefix, numbers))
             chunk = chunk.set_column(0, "InvoiceNo", new_invoice)
+            if iso:
+                at = chunk.schema.get_field_index("InvoiceDate")
+                chunk = chunk.set_column(at, "InvoiceDate", iso_dates(chunk.column(at)))
             sink = pa.BufferOutputStream()
             pacsv.write_csv(chunk, sink, write_options=pacsv.WriteOptions(include_header=False))
             out.write(sink.getvalue().to_pybytes().decode("utf-8").encode("latin-1"))
