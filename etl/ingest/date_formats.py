@@ -58,13 +58,16 @@ class DateFormatCheck:
 def reads_all(fmt: DateFormat, values: pa.Array) -> bool:
     """Whether ``fmt`` reads every one of ``values`` (text, no nulls) the way the build's
     plain conversion for it does, with the same result as the careful parse."""
-    if not pc.all(pc.match_substring_regex(values, fmt.check_full)).as_py():
-        return False
-    if fmt.check_safe == fmt.check_full:
-        return True
-    # day 29, 30 or 31: a real day of its month?
-    late = pc.filter(values, pc.invert(pc.match_substring_regex(values, fmt.check_safe)))
-    return len(late) == 0 or real_days(late, fmt.parts_regex)
+    try:
+        if not pc.all(pc.match_substring_regex(values, fmt.check_full)).as_py():
+            return False
+        if fmt.check_safe == fmt.check_full:
+            return True
+        # day 29, 30 or 31: a real day of its month?
+        late = pc.filter(values, pc.invert(pc.match_substring_regex(values, fmt.check_safe)))
+        return len(late) == 0 or real_days(late, fmt.parts_regex)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False  # no prediction: the column keeps the value-by-value parse
 
 
 def real_days(values: pa.Array, parts_regex: str) -> bool:
