@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg import sql
 
-from etl.ingest import sqlgen
+from etl.ingest import date_formats, sqlgen
 from etl.ingest.mapping import Mapping
 
 
@@ -42,11 +42,19 @@ class Batch:
             c for f in self.files if f["source"] == source for c in f.get("careful", ())
         )
 
-    def plain_dates(self, source: str) -> frozenset[str]:
-        """Date/time columns whose every value, in every file of the source, had the plain
-        ISO format (stage.CastCheck): typed by a cast on the fast path."""
-        sets = [set(f.get("plain_dates", ())) for f in self.files if f["source"] == source]
-        return frozenset(set.intersection(*sets)) if sets else frozenset()
+    def date_formats(self, source: str) -> dict[str, str]:
+        """Date/time column -> the one format it is read with: the first of the layout's
+        formats that read every value in every file of the source (staging checked them,
+        ``files[].date_formats``; see etl.ingest.date_formats). Columns without one are
+        parsed value by value."""
+        files = [f.get("date_formats") for f in self.files if f["source"] == source]
+        out = {}
+        for col in self.mapping.sources[source].columns.values():
+            if col.type in ("date", "timestamp") and col.formats and files:
+                text = date_formats.chosen(files, [f.text for f in col.formats], col.name)
+                if text is not None:
+                    out[col.name] = text
+        return out
 
     def typed_dates(self, source: str) -> frozenset[str]:
         """Date/time columns that every file of the source gave typed (Parquet): cast."""
@@ -59,11 +67,11 @@ class Batch:
         sets = [set(f.get("typed_dates", ())) for f in self.files if f["source"] == source]
         return frozenset(set().union(*sets) - self.typed_dates(source)) if sets else frozenset()
 
-    def typing(self, source: str) -> dict[str, frozenset[str]]:
+    def typing(self, source: str) -> dict[str, Any]:
         """sqlgen.typed_select's keyword arguments for one source's columns (but ``fast``)."""
         return {
             "careful": self.careful(source),
-            "plain_dates": self.plain_dates(source),
+            "date_formats": self.date_formats(source),
             "typed_dates": self.typed_dates(source),
             "iso_dates": self.iso_dates(source),
         }

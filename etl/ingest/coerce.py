@@ -42,6 +42,10 @@ _DIRECTIVES: dict[str, tuple[str, str, str | None]] = {
 }
 
 
+# strptime formats whose values PostgreSQL's own ::timestamp / ::date read the same way
+PLAIN_DATES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
 @dataclass(frozen=True)
 class DateFormat:
     """One accepted date/time layout of a column."""
@@ -50,6 +54,18 @@ class DateFormat:
     pg_format: str | None  # None: ISO 8601, parsed by a cast
     safe_regex: str  # values that always convert without error
     full_regex: str  # values that might (day 29-31); checked by try_timestamp
+    # What staging checks a column's values against (etl.ingest.date_formats), so that the
+    # build may read a whole column with this one format: the values ``fast_value`` converts
+    # as the careful parse does (for ISO: without a zone); day 29-31 separately, by the year,
+    # month and day the named groups of ``parts_regex`` capture (Y or y, m or b or B, d).
+    check_safe: str = ""
+    check_full: str = ""
+    parts_regex: str = ""
+
+    @property
+    def casts(self) -> bool:
+        """Values of this format (as staging checks them) are read by a plain cast."""
+        return self.pg_format is None or self.text in PLAIN_DATES
 
 
 ISO_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-"
@@ -59,15 +75,22 @@ ISO_TZ = r"(?:\s*(?:Z|UTC|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?))"
 
 def compile_format(text: str) -> DateFormat:
     if text.lower() in ("iso", "iso8601", "iso 8601"):
+        safe = rf"^\s*{ISO_DATE}(?:0[1-9]|1\d|2[0-8]){ISO_TIME}"
         return DateFormat(
             "iso",
             None,
-            rf"^\s*{ISO_DATE}(?:0[1-9]|1\d|2[0-8]){ISO_TIME}{ISO_TZ}?\s*$",
+            rf"{safe}{ISO_TZ}?\s*$",
             rf"^\s*{ISO_DATE}(?:29|30|31){ISO_TIME}{ISO_TZ}?\s*$",
+            # a value with a zone is converted to UTC: not by a plain cast
+            check_safe=rf"{safe}\s*$",
+            check_full=rf"^\s*{ISO_DATE}(?:0[1-9]|[12]\d|3[01]){ISO_TIME}\s*$",
+            parts_regex=r"^\s*(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})",
         )
     pg: list[str] = []
     safe: list[str] = []
     full: list[str] = []
+    parts: list[str] = []
+    named: set[str] = set()
     literal: list[str] = []
 
     def flush_literal() -> None:
@@ -80,6 +103,7 @@ def compile_format(text: str) -> DateFormat:
             esc = re.escape(chunk).replace(r"\ ", r"\s+").replace(" ", r"\s+")
             safe.append(esc)
             full.append(esc)
+            parts.append(esc)
             literal.clear()
 
     i = 0
@@ -103,6 +127,11 @@ def compile_format(text: str) -> DateFormat:
             field, rx_full, rx_safe = _DIRECTIVES[d]
             pg.append(field)
             full.append(rx_full)
+            if d in "YymbBd" and d not in named:
+                named.add(d)
+                parts.append(f"(?P<{d}>{rx_full})")
+            else:
+                parts.append(rx_full)
             if d == "d":
                 seen_day = True
                 safe.append(rx_safe or rx_full)
@@ -117,11 +146,15 @@ def compile_format(text: str) -> DateFormat:
     full_rx = "^\\s*" + "".join(full) + "\\s*$"
     safe_rx = "^\\s*" + "".join(safe) + "\\s*$"
     case = "(?i)" if any(d in text for d in ("%b", "%B", "%p")) else ""
+    full_rx = case + full_rx if seen_day else case + safe_rx
     return DateFormat(
         text,
         "".join(pg),
         case + safe_rx,
-        case + full_rx if seen_day else case + safe_rx,
+        full_rx,
+        check_safe=case + safe_rx,
+        check_full=full_rx,
+        parts_regex=case + "^\\s*" + "".join(parts) + "\\s*$",
     )
 
 

@@ -10,6 +10,7 @@ mapping was checked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping as ReadOnly
 from dataclasses import dataclass, field
 
 from psycopg import sql
@@ -111,21 +112,23 @@ def typed_select(
     *,
     fast: bool = False,
     careful: frozenset[str] = frozenset(),
-    plain_dates: frozenset[str] = frozenset(),
+    date_formats: ReadOnly[str, str] | None = None,
     typed_dates: frozenset[str] = frozenset(),
     iso_dates: frozenset[str] = frozenset(),
     extra: list[str] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
     ``fast``: plain casts for numbers, except the ``careful`` columns (staging saw a value in
-    them that a plain cast may refuse), and for the ``plain_dates`` (every value had the
-    plain ISO format). ``typed_dates``: date/time columns every file gave typed (Parquet),
-    always cast, whatever the formats; ``iso_dates``: some files gave them typed, so ISO is
-    accepted besides the formats.
+    them that a plain cast may refuse). ``date_formats``: date/time column -> the one format
+    every value of it has (staging checked them, etl.ingest.date_formats): the column is read
+    with that format only, by a plain cast per line on the fast path when the format is one
+    a cast reads (ISO without a zone, ``%Y-%m-%d[ %H:%M:%S]``). ``typed_dates``: date/time
+    columns every file gave typed (Parquet), always cast, whatever the formats;
+    ``iso_dates``: some files gave them typed, so ISO is accepted besides the formats.
 
-    Values arrive trimmed, with blanks as NULL (the readers do that while staging). Date/time
-    columns are parsed once per distinct value and joined back: an order's lines share one
-    timestamp, and a hash join is far cheaper than a regular expression per row."""
+    Values arrive trimmed, with blanks as NULL (the readers do that while staging). Other
+    date/time columns are parsed once per distinct value and joined back: an order's lines
+    share one timestamp, and a hash join is far cheaper than a regular expression per row."""
     # _ctid: where the raw row is, so a rejected row's raw text is fetched by a TID scan
     inner: list[sql.Composable] = [
         sql.SQL("r._file"),
@@ -142,13 +145,17 @@ def typed_select(
         formats = list(col.formats)
         if col.name in iso_dates and not any(f.pg_format is None for f in formats):
             formats.append(coerce.compile_format("iso"))
+        # the column's one format, when every value has it
+        one = next((f for f in col.formats if f.text == (date_formats or {}).get(col.name)), None)
         if col.type in ("date", "timestamp") and (
-            col.name in typed_dates or (fast and col.name in plain_dates)
+            col.name in typed_dates or (fast and one is not None and one.casts)
         ):
             value = sql.SQL("({})::{}").format(rawcol, sql.SQL(col.type))
         elif col.type in ("date", "timestamp"):
             alias = sql.Identifier(f"_d{i}")
-            parsed = coerce.typed_value(sql.SQL("d.v"), col.type, formats)
+            parsed = coerce.typed_value(
+                sql.SQL("d.v"), col.type, [one] if one is not None else formats
+            )
             lookups.append(
                 sql.SQL(
                     "LEFT JOIN (SELECT d.v, {parsed} AS p "

@@ -26,6 +26,7 @@ from etl import db
 from etl.errors import SegwiseError
 from etl.ingest import files as filesmod
 from etl.ingest import ledger, sqlgen
+from etl.ingest.date_formats import DateFormatCheck
 from etl.ingest.expr import columns_in
 from etl.ingest.files import InputError, InputFile
 from etl.ingest.ledger import LoadError, LoadResult
@@ -86,16 +87,13 @@ def create_raw_tables(conn, batch_id: int, mapping: Mapping) -> None:
     )
 
 
-# strptime formats whose values PostgreSQL's own ::timestamp / ::date read the same way
-PLAIN_DATES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
-
-
 class CastCheck:
     """Which number/integer columns of a stream hold a value a plain cast may refuse. The build
     types those with the careful (regex-guarded) parse from the start and the rest with plain
     casts, instead of redoing the whole typing the careful way when one value in ten million
     is bad. Arrow's parsers only predict Postgres's: a plain cast that still fails sends the
-    statement down the careful path as before. Runs here, vectorised, while the server COPYs."""
+    statement down the careful path as before. Runs here, vectorised, while the server COPYs;
+    so does the choice of each date/time column's format (``dates``, see date_formats)."""
 
     def __init__(self, source: SourceSpec) -> None:
         self.targets = {
@@ -104,19 +102,7 @@ class CastCheck:
             if c.type in ("integer", "number") and c.decimal == "."
         }
         self.flagged: set[str] = set()
-        # Date/time columns whose first format is plain ISO: if every value has it, the build
-        # casts them (one cheap cast per line) instead of parsing each distinct value with the
-        # format's regex and joining it back (an order's timestamp is often unique to it).
-        self.dates = {
-            c.name: c.formats[0].text
-            for c in source.columns.values()
-            if c.type in ("date", "timestamp") and c.formats and c.formats[0].text in PLAIN_DATES
-        }
-        self.irregular: set[str] = set()
-
-    @property
-    def plain_dates(self) -> list[str]:
-        return sorted(set(self.dates) - self.irregular)
+        self.dates = DateFormatCheck(source)
 
     def __call__(self, batch: pa.RecordBatch) -> None:
         for name, target in self.targets.items():
@@ -126,18 +112,7 @@ class CastCheck:
                 pc.cast(batch.column(name), target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 self.flagged.add(name)
-        for name, fmt in self.dates.items():
-            if name in self.irregular:
-                continue
-            values = batch.column(name)
-            try:
-                # printed back the same: no day 30 of February rolled over, no missing zero
-                parsed = pc.strptime(values, format=fmt, unit="s")
-                same = pc.all(pc.equal(pc.strftime(parsed, format=fmt), values)).as_py()
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                same = False
-            if same is False:
-                self.irregular.add(name)
+        self.dates(batch)
 
 
 class Positions:
@@ -283,7 +258,7 @@ def _stage(
                     meta = files_meta[file_no - 1]
                     meta["rows"] = rows
                     meta["careful"] = sorted(check.flagged)
-                    meta["plain_dates"] = check.plain_dates
+                    meta["date_formats"] = check.dates.result()
                     if reader is not None:
                         meta["typed_dates"] = reader.typed_dates
                         if reader.encoding_note:

@@ -55,3 +55,20 @@ def test_a_connection_lost_during_the_build_is_one_line(warehouse_url, tmp_path)
     finally:
         lock.close()
     assert "terminat" in line or "connection" in line, line
+
+
+def test_an_unreadable_date_in_an_iso_file_is_one_line(warehouse_url, tmp_path):
+    """An Online Retail II file whose dates no format reads: the column is parsed value by
+    value (no single format reads it), the batch fails on its rejections, and the one line
+    quotes the first bad value with its file, line and column."""
+    f = tmp_path / "online_retail_II.csv"
+    f.write_text(
+        HEADER
+        + "996200,85123A,WHITE HEART,6,2011-02-30 10:00:00,2.55,17850,United Kingdom\n"
+        + "996201,85123A,WHITE HEART,6,2011-13-01 10:00:00,2.55,17850,United Kingdom\n"
+        + "996202,85123A,WHITE HEART,6,2011-03-01 10:00:00,2.55,17850,United Kingdom\n"
+    )
+    proc = start_segwise(warehouse_url, "load", str(f), "--layout", "online_retail", "-q")
+    line = one_line_error(proc)
+    assert f"{f} line 2, column InvoiceDate: '2011-02-30 10:00:00'" in line
+    assert "not a date/time in format" in line

@@ -189,12 +189,15 @@ def test_clean_iso_timestamps_are_cast_not_looked_up(fresh_warehouse_url, data_d
     first = ingest.load_paths(url, [data_dir / "segwise"], layout="segwise")
     day = ingest.load_paths(url, [data_dir / "segwise_day"], layout="segwise")
     metas = {
-        r.batch_id: {f["source"]: f.get("plain_dates") for f in batch_row(url, r.batch_id)["files"]}
+        r.batch_id: {
+            f["source"]: f.get("date_formats") for f in batch_row(url, r.batch_id)["files"]
+        }
         for r in (first, day)
     }
-    assert metas[first.batch_id]["order_lines"] == []
-    assert metas[day.batch_id]["order_lines"] == ["order_ts"]
-    assert metas[day.batch_id]["customers"] == ["signup_date"]
+    # the formats that read every value of the column in that file, in the layout's order
+    assert metas[first.batch_id]["order_lines"] == {"order_ts": []}
+    assert metas[day.batch_id]["order_lines"] == {"order_ts": ["%Y-%m-%d %H:%M:%S", "iso"]}
+    assert metas[day.batch_id]["customers"] == {"signup_date": ["%Y-%m-%d"]}
     assert first.rule_counts["rejected:invalid_timestamp"] == 1
     assert "typing:careful_path:order lines" not in day.rule_counts
     assert query(url, "SELECT order_ts FROM warehouse.fact_order_line WHERE order_id = 'S6'") == [
