@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 import psycopg
@@ -35,7 +35,13 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from bench_segment import ADMIN_URL, RUN_CLI, _python, demo_warehouse, pandas_baseline  # noqa: E402
+from bench_segment import (  # noqa: E402
+    RUN_CLI,
+    _python,
+    demo_warehouse,
+    pandas_baseline,
+    throwaway_database,
+)
 
 from etl import migrate  # noqa: E402
 from etl.demo.history import customers_for_lines  # noqa: E402
@@ -113,66 +119,68 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
     ap.add_argument("--reuse", metavar="URL", help="a warehouse with the history loaded")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/segwise_bench"))
+    ap.add_argument(
+        "--history-load-seconds",
+        type=float,
+        help="with --reuse: how long loading the history took (for the first ratio)",
+    )
     opts = ap.parse_args()
     opts.workdir.mkdir(parents=True, exist_ok=True)
-    name = f"segwise_daily_{uuid.uuid4().hex[:8]}"
     result: dict = {"lines_arg": opts.lines, "load_average_start": os.getloadavg()}
-    if opts.reuse:
-        url = opts.reuse
-    else:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        migrate.upgrade(url)
-        result["history"] = demo_warehouse(url, opts.lines, opts.workdir)
-    feed = day_feed(opts.workdir, opts.lines)
-    lines_only = opts.workdir / "customer_state_off.yml"
+    with (
+        nullcontext(opts.reuse)
+        if opts.reuse
+        else throwaway_database("segwise_daily", keep=opts.keep) as url
+    ):
+        if not opts.reuse:
+            migrate.upgrade(url)
+            result["history"] = demo_warehouse(url, opts.lines, opts.workdir)
+        elif opts.history_load_seconds:
+            result["history"] = {"load_seconds": opts.history_load_seconds}
+        measure(url, result, day_feed(opts.workdir, opts.lines), opts.workdir)
+
+
+def measure(url: str, result: dict, feed: Path, workdir: Path) -> None:
+    """Steps 1-4 of the module docstring on the warehouse at ``url``; writes the results."""
+    lines_only = workdir / "customer_state_off.yml"
     lines_only.write_text("customer_state: false\n", encoding="utf-8")
-    try:
-        result["full_from_lines"] = run(url, END, SIX, lines_only)
-        result["first_run_after_load"] = run(url, END, SIX)
-        result["full_from_state"] = run(url, END, SIX)
-        same = digests(url, result["full_from_lines"]["run_id"]) == digests(
-            url, result["full_from_state"]["run_id"]
+    result["full_from_lines"] = run(url, END, SIX, lines_only)
+    result["first_run_after_load"] = run(url, END, SIX)
+    result["full_from_state"] = run(url, END, SIX)
+    result["same_marts_lines_vs_state"] = digests(
+        url, result["full_from_lines"]["run_id"]
+    ) == digests(url, result["full_from_state"]["run_id"])
+    result["rfm_only"] = run(url, END, "rfm")
+    result["pandas_rfm"] = pandas_baseline(url, END.isoformat())
+    t = time.perf_counter()
+    result["daily_load"] = timed_cli(
+        ["load", str(feed), "--layout", "segwise", "-q", "--database-url", url]
+    )
+    result["daily_run"] = run(url, NEXT_DAY, SIX)
+    daily = time.perf_counter() - t
+    result["daily_seconds"] = round(daily, 2)
+    history_load = result.get("history", {}).get("load_seconds")
+    full_lines = result["full_from_lines"]["seconds"]
+    pandas_seconds = result["pandas_rfm"].get("total_seconds")
+    result["ratios"] = {
+        "daily / (history load + full run from lines)": round(
+            daily / (history_load + full_lines), 4
         )
-        result["same_marts_lines_vs_state"] = same
-        result["rfm_only"] = run(url, END, "rfm")
-        result["pandas_rfm"] = pandas_baseline(url, END.isoformat())
-        t = time.perf_counter()
-        result["daily_load"] = timed_cli(
-            ["load", str(feed), "--layout", "segwise", "-q", "--database-url", url]
-        )
-        result["daily_run"] = run(url, NEXT_DAY, SIX)
-        daily = time.perf_counter() - t
-        result["daily_seconds"] = round(daily, 2)
-        history_load = result.get("history", {}).get("load_seconds")
-        full_lines = result["full_from_lines"]["seconds"]
-        result["ratios"] = {
-            "daily / (history load + full run from lines)": round(
-                daily / (history_load + full_lines), 4
-            )
-            if history_load
-            else None,
-            "daily / full run from lines": round(daily / full_lines, 4),
-            "daily / full run from state": round(daily / result["full_from_state"]["seconds"], 4),
-            "rfm run / pandas baseline": round(
-                result["rfm_only"]["seconds"] / result["pandas_rfm"]["total_seconds"], 3
-            )
-            if "total_seconds" in result["pandas_rfm"]
-            else None,
-        }
-        result["load_average_end"] = os.getloadavg()
-        out_dir = ROOT / "bench" / "results"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        out = out_dir / f"daily-{opts.lines}.json"
-        out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-        print(json.dumps(result, indent=2, default=str))
-    finally:
-        if not opts.keep and not opts.reuse:
-            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+        if history_load
+        else None,
+        "daily / full run from lines": round(daily / full_lines, 4),
+        "daily / full run from state": round(daily / result["full_from_state"]["seconds"], 4),
+        "rfm run / pandas baseline": round(result["rfm_only"]["seconds"] / pandas_seconds, 3)
+        if pandas_seconds
+        else None,
+    }
+    result["load_average_end"] = os.getloadavg()
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = result.get("lines_arg")
+    out = out_dir / f"daily-{lines}.json"
+    out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    print(json.dumps(result, indent=2, default=str))
 
 
 if __name__ == "__main__":

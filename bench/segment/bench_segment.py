@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import psycopg
@@ -131,6 +133,24 @@ def demo_warehouse(url: str, lines: int, workdir: Path) -> dict:
     return built
 
 
+@contextmanager
+def throwaway_database(prefix: str, keep: bool = False) -> Iterator[str]:
+    """A new empty database's URL; dropped afterwards unless ``keep``."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    print(f"benchmark warehouse {url}", file=sys.stderr)
+    try:
+        yield url
+    finally:
+        if not keep:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=1_000_000)
@@ -149,27 +169,25 @@ def main() -> None:
     opts = ap.parse_args()
     as_of = opts.as_of or (DEMO_AS_OF if opts.demo else AS_OF)
 
-    name = f"segwise_bench_{uuid.uuid4().hex[:8]}"
-    if opts.reuse:
-        url, built = opts.reuse, {}
-    else:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        print(f"benchmark warehouse {url}", file=sys.stderr)
-        migrate.upgrade(url)
-        if opts.demo:
-            built = demo_warehouse(url, opts.lines, opts.workdir)
-        else:
-            t = time.perf_counter()
-            lines = warehouse.build(
-                url,
-                customers=opts.customers,
-                lines=opts.lines,
-                say=lambda m: print(m, file=sys.stderr),
-            )
-            built = {"lines": lines, "build_seconds": round(time.perf_counter() - t, 1)}
-    try:
+    with (
+        nullcontext(opts.reuse)
+        if opts.reuse
+        else throwaway_database("segwise_bench", keep=opts.keep) as url
+    ):
+        built: dict = {}
+        if not opts.reuse:
+            migrate.upgrade(url)
+            if opts.demo:
+                built = demo_warehouse(url, opts.lines, opts.workdir)
+            else:
+                t = time.perf_counter()
+                lines = warehouse.build(
+                    url,
+                    customers=opts.customers,
+                    lines=opts.lines,
+                    say=lambda m: print(m, file=sys.stderr),
+                )
+                built = {"lines": lines, "build_seconds": round(time.perf_counter() - t, 1)}
         result = {"as_of": as_of, "customers_arg": opts.customers, **built}
         if not opts.skip_full:
             result["segwise_all"] = segwise_run(url, opts.methods, as_of)
@@ -183,12 +201,6 @@ def main() -> None:
         out = out_dir / f"segment-{kind}-{opts.lines}.json"
         out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
         print(json.dumps(result, indent=2, default=str))
-    finally:
-        if not opts.keep and not opts.reuse:
-            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
 
 
 if __name__ == "__main__":
