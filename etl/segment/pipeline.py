@@ -511,7 +511,11 @@ def _reuse_problem(
     age = previous["age_days"]
     if age is None:
         return "the stored model has no fitting date"
-    if not 0 <= age < refit_days:
+    if age == 0:
+        # A fit is deterministic: refitting reproduces the date's published labels exactly,
+        # while a Ward model's nearest-centroid assignment can differ from its own fit's labels.
+        return "the stored model was fitted for this date: a refit reproduces it exactly"
+    if not 0 < age < refit_days:
         return (
             f"the stored model was fitted {age} day(s) before the run's date; "
             f"clustering.refit_days = {refit_days}"
