@@ -1,4 +1,4 @@
-"""Time marts kept up by what each batch brought (issue 11).
+"""Time marts kept up by what each batch brought.
 
 Revision ID: 0011_kpi_speed
 Revises: 0010_customer_state
