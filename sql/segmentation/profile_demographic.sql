@@ -8,9 +8,9 @@
 --   index_vs_all = 100 * share / (customers in the band / all customers); 100 = same as everyone
 --   revenue      = net revenue (customer_features.monetary), revenue_share within the segment
 --   gross_margin = sales minus cost over lines with cost data; margin_pct over those sales
--- Each customer is added up once: first per combination of (segment in every method, band
--- in every dimension), then those combinations per method and band. Joining every membership
--- (one per method) to every band row instead multiplied the rows by methods x dimensions.
+-- Customers are first added up per combination of (segment in every method, band in every
+-- dimension), then those combinations per method and band; this saves work only when many
+-- customers share a combination (see profile_channel.sql).
 INSERT INTO segmentation.demographic_profiles (
     run_id, method, segment, dimension, value, customers, share, index_vs_all, orders,
     revenue, revenue_share, gross_margin, margin_pct, extra
