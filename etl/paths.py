@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from psycopg import sql
+
+from etl.errors import ConfigurationError
+
 
 def project_root() -> Path:
     home = os.environ.get("SEGWISE_HOME")
@@ -33,3 +37,11 @@ def read_sql(relative: str) -> str:
     """Text of one model file, e.g. ``read_sql("warehouse/fact_order.sql")``."""
     path = sql_dir() / relative
     return path.read_text(encoding="utf-8")
+
+
+def model(name: str, **parts: sql.Composable) -> sql.Composed:
+    """A template model of sql/ with its {parts} filled (the first line names the parts)."""
+    try:
+        return sql.SQL(read_sql(name)).format(**parts)
+    except KeyError as exc:
+        raise ConfigurationError(f"sql/{name} needs a value for {exc}") from None

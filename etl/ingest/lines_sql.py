@@ -33,12 +33,12 @@ from etl.ingest.sqlgen import (
     is_sale,
     joins_sql,
     mapped_dim_fields,
-    model,
     null_of,
     raw_table,
     shared_line_fields,
     typed_select,
 )
+from etl.paths import model
 
 
 @dataclass

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
-from etl.errors import ConfigurationError
 from etl.ingest import coerce
 from etl.ingest.columns import PLAIN_FIELDS
 from etl.ingest.mapping import (
@@ -32,7 +31,7 @@ from etl.ingest.mapping import (
     alias_for,
     effective_joins,
 )
-from etl.paths import read_sql
+from etl.paths import model
 
 _SQL_TYPES = {
     "text": "text",
@@ -43,14 +42,6 @@ _SQL_TYPES = {
 }
 DIM_FIELDS = {CUSTOMERS: CUSTOMER_FIELDS, PRODUCTS: PRODUCT_FIELDS}
 DIM_PREFIX = {CUSTOMERS: "c:", PRODUCTS: "p:"}
-
-
-def model(name: str, **parts: sql.Composable) -> sql.Composed:
-    """A model file with its {placeholders} filled."""
-    try:
-        return sql.SQL(read_sql(name)).format(**parts)
-    except KeyError as exc:
-        raise ConfigurationError(f"sql/{name} needs a value for {exc}") from None
 
 
 @dataclass

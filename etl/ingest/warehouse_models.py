@@ -11,7 +11,8 @@ from psycopg import sql
 
 from etl.ingest.columns import KEY, ORDER_ATTRIBUTES, ORDER_FACT, ORDER_LINE, Column
 from etl.ingest.mapping import CUSTOMERS, PRODUCTS
-from etl.ingest.sqlgen import DIM_FIELDS, model
+from etl.ingest.sqlgen import DIM_FIELDS
+from etl.paths import model
 
 
 def _name(name: str) -> sql.SQL:

@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from etl.db import WAREHOUSE_BUILD_LOCK, local_settings
-from etl.paths import read_sql
+from etl.paths import model
 from etl.segment import runs
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,6 @@ WHOLE_PASS_SETTINGS = {"enable_hashagg": "off"}
 
 
 # ------------------------------------------------------------------------------- the models
-
-
-def model(name: str, **parts: sql.Composable) -> sql.Composed:
-    """A template model of sql/ with its {parts} filled."""
-    return sql.SQL(read_sql(name)).format(**parts)
 
 
 def orders_up_to(as_of: dt.date | None) -> sql.Composable:

@@ -15,6 +15,7 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
+from etl.paths import model
 from etl.segment import customer_state as state
 
 
@@ -53,11 +54,11 @@ def insert_features(
         "category_totals": categories,
     }
     n_categories = conn.execute(
-        state.model(
+        model(
             "segmentation/customer_category_revenue.sql",
             run_id=parts["run_id"],
             category_totals=categories,
         )
     ).rowcount
-    customers = conn.execute(state.model("segmentation/customer_features.sql", **parts)).rowcount
+    customers = conn.execute(model("segmentation/customer_features.sql", **parts)).rowcount
     return {"customers": customers, "customer_category_revenue": n_categories, "source": source}

@@ -26,12 +26,13 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from etl.db import connect, transaction
+from etl.db import connect, local_settings, transaction
 from etl.errors import SegwiseError
-from etl.paths import read_sql
+from etl.paths import model, read_sql
 from etl.segment import features, lifecycle, runs, time_marts
 from etl.segment import run_config as seg_config
 from etl.segment.frames import copy_frame, read_frame
+from etl.segment.profile_sql import NO_JIT
 from etl.segment.rfm import rfm_segments
 from etl.segment.tiers import size_tiers
 
@@ -565,10 +566,8 @@ def build_profiles(url: str, run_id: int) -> int:
             "tiers": cfg["tiers"].get("actions") or {},
             "clv": (cfg.get("clv") or {}).get("actions") or {},
         }
-        profiles = conn.execute(
-            read_sql("segmentation/segment_profiles.sql"),
-            {"run_id": run_id, "actions": Jsonb(actions)},
-        ).rowcount
+        with local_settings(conn, NO_JIT):
+            profiles = conn.execute(_segment_profiles(conn, run_id, actions)).rowcount
         rows = {"segment_profiles": profiles}
         builders = _profile_builders()
         for method, build in builders.items():
@@ -587,6 +586,38 @@ def build_profiles(url: str, run_id: int) -> int:
             (run_id,),
         )
     return profiles
+
+
+def _segment_profiles(
+    conn: psycopg.Connection, run_id: int, actions: Mapping[str, Any]
+) -> sql.Composed:
+    """``sql/segmentation/segment_profiles.sql`` over the run's members table."""
+    from etl.segment import profile_members
+
+    members, methods = profile_members.ensure(conn, run_id)
+    others = [m for m in methods if m != "rfm"]
+    if "rfm" in methods and others:
+        dominant = profile_members.grouping(others, [profile_members.column("rfm")], whole=False)
+        rfm_segment: sql.Composable = profile_members.column("rfm")
+    else:  # no RFM segment to name: one empty group, filtered out
+        dominant = {
+            "sets": sql.SQL("()"),
+            "method": sql.SQL("NULL::text"),
+            "segment": sql.SQL("NULL::text"),
+        }
+        rfm_segment = sql.SQL("NULL::text")
+    return model(
+        "segmentation/segment_profiles.sql",
+        actions=sql.Literal(Jsonb(dict(actions))),
+        members=members,
+        run_id=sql.Literal(int(run_id)),
+        rfm_segment=rfm_segment,
+        dominant_sets=dominant["sets"],
+        dominant_method=dominant["method"],
+        dominant_segment=dominant["segment"],
+        top_sets=profile_members.grouping(methods, ["c.category"], whole=False)["sets"],
+        **profile_members.grouping(methods, whole=False),
+    )
 
 
 def _profile_builders() -> dict[str, Callable[[psycopg.Connection, int], int]]:

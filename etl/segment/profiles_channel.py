@@ -21,7 +21,9 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
+from etl.paths import model
 from etl.segment import customer_state as state
+from etl.segment import profile_members
 from etl.segment.profile_sql import replace_profiles
 
 MODEL = "segmentation/profile_channel.sql"
@@ -43,7 +45,16 @@ def _statement(conn: psycopg.Connection, run_id: int, as_of: dt.date) -> sql.Com
             "segwise_channel_totals",
             state.channel_totals(state.orders_up_to(as_of), as_of),
         )
-    return state.model(MODEL, channel_totals=source, run_id=sql.Literal(run_id))
+    members, methods = profile_members.ensure(conn, run_id)
+    sizes = profile_members.grouping(methods)
+    return model(
+        MODEL,
+        channel_totals=source,
+        members=members,
+        run_id=sql.Literal(run_id),
+        size_sets=sizes["sets"],
+        **profile_members.grouping(methods, ("c.dimension", "c.value")),
+    )
 
 
 def _reads_state(conn: psycopg.Connection, run_id: int, as_of: dt.date) -> bool:

@@ -1,4 +1,4 @@
--- template parts channel_totals, run_id: filled by etl.segment.profiles_channel.build
+-- template parts channel_totals, members, method, run_id, segment, sets, size_sets: filled by etl.segment.profiles_channel.build
 -- Channel profiles of a run: revenue contribution and gross margin per channel, platform,
 -- market, region and country, for the whole population (method 'all' / segment 'all') and
 -- crossed with every method's segments. Reads one row per customer and value
@@ -14,30 +14,18 @@
 --   gross_margin = sales minus cost over sale lines with cost data (NULL where none has any);
 --                  margin_pct = gross_margin / those sales. extra: list price sales (gross_amount),
 --                  discounts, discount_pct, cost coverage of sales.
--- Customers' rows are first added up per combination of (segment in every method, dimension,
--- value), then those combinations per method. This only saves work when many customers share a
--- combination: at 381k demo customers with six methods nearly every customer is its own
--- combination and the stage stayed at 90-130 s (BENCHMARKS.md, "Daily increment").
+-- Each customer row of <members> (profile_members.sql: one row per customer of the run, a
+-- segment column per method) is joined to its channel rows once, and GROUPING SETS (<sets>: one
+-- set per method plus the whole population) adds it into every method's groups in one pass;
+-- <method> and <segment> name the set a group belongs to.
 INSERT INTO segmentation.channel_profiles (
     run_id, method, segment, dimension, value, customers, share, index_vs_all, orders,
     revenue, revenue_share, gross_margin, margin_pct, extra
 )
-WITH memberships AS (
-    -- one row per customer of the run: method -> segment, for every method that labelled it
+WITH grouped AS (
     SELECT
-        f.customer_id,
-        coalesce(
-            jsonb_object_agg(s.method, s.segment) FILTER (WHERE s.method IS NOT NULL), '{{}}'
-        ) AS segments
-    FROM segmentation.customer_features AS f
-    LEFT JOIN segmentation.customer_segments AS s
-        ON s.run_id = f.run_id AND s.customer_id = f.customer_id
-    WHERE f.run_id = {run_id}
-    GROUP BY f.customer_id
-),
-combos AS (
-    SELECT
-        m.segments,
+        {method} AS method,
+        {segment} AS segment,
         c.dimension,
         c.value,
         count(*) FILTER (WHERE c.orders > 0) AS customers,
@@ -48,44 +36,18 @@ combos AS (
         sum(c.discounts) AS discounts,
         sum(c.costed_sales) AS costed_sales,
         sum(c.gross_margin) AS gross_margin
-    FROM memberships AS m
+    FROM {members} AS m
     JOIN {channel_totals} AS c ON c.customer_id = m.customer_id
-    GROUP BY m.segments, c.dimension, c.value
-),
-labelled AS (
-    SELECT x.key AS method, x.value AS segment, c.*
-    FROM combos AS c
-    CROSS JOIN LATERAL jsonb_each_text(c.segments) AS x
-    UNION ALL
-    SELECT 'all', 'all', c.*
-    FROM combos AS c
+    GROUP BY GROUPING SETS ({sets})
 ),
 cells AS (
-    SELECT
-        method,
-        segment,
-        dimension,
-        value,
-        sum(customers) AS customers,
-        sum(orders) AS orders,
-        sum(revenue) AS revenue,
-        sum(sales) AS sales,
-        sum(list_sales) AS list_sales,
-        sum(discounts) AS discounts,
-        sum(costed_sales) AS costed_sales,
-        sum(gross_margin) AS gross_margin
-    FROM labelled
-    GROUP BY method, segment, dimension, value
+    -- a customer without a segment in a method (none, when every method labelled everyone)
+    SELECT * FROM grouped WHERE segment IS NOT NULL
 ),
 segment_sizes AS (
-    SELECT s.method, s.segment, count(*) AS customers
-    FROM segmentation.customer_segments AS s
-    WHERE s.run_id = {run_id}
-    GROUP BY s.method, s.segment
-    UNION ALL
-    SELECT 'all', 'all', count(*)
-    FROM segmentation.customer_features AS f
-    WHERE f.run_id = {run_id}
+    SELECT {method} AS method, {segment} AS segment, count(*) AS customers
+    FROM {members} AS m
+    GROUP BY GROUPING SETS ({size_sets})
 ),
 population AS (
     SELECT c.dimension, c.value, c.customers::double precision / z.customers AS share

@@ -1,96 +1,93 @@
--- parameters actions, run_id: bound by psycopg in etl.segment.pipeline.build_profiles
+-- template parts actions, dominant_method, dominant_segment, dominant_sets, members, method, rfm_segment, run_id, segment, sets, top_sets: filled by etl.segment.pipeline.build_profiles
 -- One row per method and segment of the run: size, revenue contribution, mean R/F/M, top
--- categories, predicted customer value (when the clv method ran) and a recommended action (configured per segment; for methods without their own,
+-- categories, predicted customer value (when the clv method ran) and a recommended action
+-- (<actions>: a jsonb of method -> segment -> text, configured per segment; for methods without their own,
 -- the action of the segment's dominant RFM segment when RFM ran).
--- Params: run_id, actions (jsonb: {method: {segment: text}}).
+-- Reads <members> (profile_members.sql: one row per customer of the run with a segment column
+-- per method) once per statement part: GROUPING SETS (<sets>, one set per method; <method> and
+-- <segment> name the set a group belongs to) add each customer into every method's segment.
+-- <top_sets> do the same for category revenue, <dominant_sets> count each other method's
+-- segment by <rfm_segment> (the members' RFM column; NULL and no set when RFM did not run).
 INSERT INTO segmentation.segment_profiles (
     run_id, method, segment, segment_id, customers, customer_share, revenue, revenue_share,
     avg_recency_days, avg_frequency, avg_monetary, avg_order_value, median_monetary,
     top_categories, recommended_action, extra
 )
-WITH seg AS (
-    SELECT s.method, s.segment, s.segment_id, s.customer_id, s.scores,
-           f.recency_days, f.frequency, f.monetary, f.gross_revenue,
-           (v.scores ->> 'predicted_clv_12m')::double precision AS clv,
-           (v.scores ->> 'p_alive')::double precision AS p_alive
-    FROM segmentation.customer_segments AS s
-    JOIN segmentation.customer_features AS f
-        ON f.run_id = s.run_id AND f.customer_id = s.customer_id
-    LEFT JOIN segmentation.customer_segments AS v
-        ON v.run_id = s.run_id AND v.method = 'clv' AND v.customer_id = s.customer_id
-    WHERE s.run_id = %(run_id)s
-),
-totals AS (
-    SELECT method, count(*) AS customers, sum(monetary) AS revenue
-    FROM seg
-    GROUP BY method
+WITH grouped AS (
+    SELECT
+        {method} AS method,
+        {segment} AS segment,
+        count(*) AS customers,
+        sum(m.monetary) AS revenue,
+        avg(m.recency_days) AS avg_recency_days,
+        avg(m.frequency) AS avg_frequency,
+        avg(m.monetary) AS avg_monetary,
+        sum(m.gross_revenue) / nullif(sum(m.frequency), 0) AS avg_order_value,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY m.monetary) AS median_monetary,
+        avg(m.rfm_r) AS avg_r,
+        avg(m.rfm_f) AS avg_f,
+        avg(m.rfm_m) AS avg_m,
+        avg(m.clv_12m) AS avg_clv,
+        sum(m.clv_12m) AS total_clv,
+        avg(m.clv_p_alive) AS avg_p_alive
+    FROM {members} AS m
+    GROUP BY GROUPING SETS ({sets})
 ),
 agg AS (
+    -- the R/F/M means are the rfm method's own scores: other methods' segments have none
     SELECT
-        method,
-        segment,
-        min(segment_id) AS segment_id,
-        count(*) AS customers,
-        sum(monetary) AS revenue,
-        avg(recency_days) AS avg_recency_days,
-        avg(frequency) AS avg_frequency,
-        avg(monetary) AS avg_monetary,
-        sum(gross_revenue) / nullif(sum(frequency), 0) AS avg_order_value,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY monetary) AS median_monetary,
-        avg((scores ->> 'r')::numeric) AS avg_r,
-        avg((scores ->> 'f')::numeric) AS avg_f,
-        avg((scores ->> 'm')::numeric) AS avg_m,
-        avg(clv) AS avg_clv,
-        sum(clv) AS total_clv,
-        avg(p_alive) AS avg_p_alive
-    FROM seg
+        g.*,
+        CASE WHEN g.method = 'rfm' THEN g.avg_r END AS rfm_avg_r,
+        CASE WHEN g.method = 'rfm' THEN g.avg_f END AS rfm_avg_f,
+        CASE WHEN g.method = 'rfm' THEN g.avg_m END AS rfm_avg_m
+    FROM grouped AS g
+    WHERE g.segment IS NOT NULL
+),
+ids AS (
+    SELECT method, segment, min(segment_id) AS segment_id
+    FROM segmentation.customer_segments
+    WHERE run_id = {run_id}
     GROUP BY method, segment
 ),
-memberships AS (
-    -- one row per customer: method -> segment of every method that labelled it
-    SELECT customer_id, jsonb_object_agg(method, segment) AS segments
-    FROM segmentation.customer_segments
-    WHERE run_id = %(run_id)s
-    GROUP BY customer_id
+totals AS (
+    SELECT method, sum(customers) AS customers, sum(revenue) AS revenue
+    FROM agg
+    GROUP BY method
 ),
 cats AS (
-    -- category revenue added up once per combination of segments, then per method
-    SELECT x.key AS method, x.value AS segment, c.category, sum(c.revenue) AS revenue
-    FROM (
-        SELECT m.segments, c.category, sum(c.revenue) AS revenue
-        FROM memberships AS m
-        JOIN segmentation.customer_category_revenue AS c
-            ON c.run_id = %(run_id)s AND c.customer_id = m.customer_id
-        GROUP BY m.segments, c.category
-    ) AS c
-    CROSS JOIN LATERAL jsonb_each_text(c.segments) AS x
-    GROUP BY x.key, x.value, c.category
+    SELECT {method} AS method, {segment} AS segment, c.category, sum(c.revenue) AS revenue
+    FROM {members} AS m
+    JOIN segmentation.customer_category_revenue AS c
+        ON c.run_id = {run_id} AND c.customer_id = m.customer_id
+    GROUP BY GROUPING SETS ({top_sets})
 ),
 top AS (
     SELECT method, segment, (array_agg(category ORDER BY revenue DESC, category))[1:3] AS top
     FROM cats
+    WHERE segment IS NOT NULL
     GROUP BY method, segment
+),
+rfm_counts AS (
+    SELECT
+        {dominant_method} AS method,
+        {dominant_segment} AS segment,
+        {rfm_segment} AS rfm_segment,
+        count(*) AS customers
+    FROM {members} AS m
+    GROUP BY GROUPING SETS ({dominant_sets})
 ),
 dominant AS (
     -- the most common RFM segment of each other method's segment
-    SELECT DISTINCT ON (x.key, x.value)
-        x.key AS method, x.value AS segment, c.rfm_segment, sum(c.customers) AS customers
-    FROM (
-        SELECT segments, segments ->> 'rfm' AS rfm_segment, count(*) AS customers
-        FROM memberships
-        WHERE segments ? 'rfm'
-        GROUP BY segments
-    ) AS c
-    CROSS JOIN LATERAL jsonb_each_text(c.segments) AS x
-    WHERE x.key <> 'rfm'
-    GROUP BY x.key, x.value, c.rfm_segment
-    ORDER BY x.key, x.value, sum(c.customers) DESC, c.rfm_segment
+    SELECT DISTINCT ON (method, segment) method, segment, rfm_segment, customers
+    FROM rfm_counts
+    WHERE segment IS NOT NULL AND rfm_segment IS NOT NULL
+    ORDER BY method, segment, customers DESC, rfm_segment
 )
 SELECT
-    %(run_id)s,
+    {run_id},
     a.method,
     a.segment,
-    a.segment_id,
+    i.segment_id,
     a.customers,
     a.customers::double precision / t.customers,
     a.revenue,
@@ -102,14 +99,15 @@ SELECT
     a.median_monetary,
     tp.top,
     coalesce(
-        %(actions)s::jsonb -> a.method ->> a.segment,
+        {actions}::jsonb -> a.method ->> a.segment,
         CASE WHEN d.rfm_segment IS NOT NULL THEN
             'Mostly ' || d.rfm_segment || ' (' || round(100.0 * d.customers / a.customers)
-            || ' percent): ' || coalesce(%(actions)s::jsonb -> 'rfm' ->> d.rfm_segment, '')
+            || ' percent): ' || coalesce({actions}::jsonb -> 'rfm' ->> d.rfm_segment, '')
         END
     ),
     jsonb_strip_nulls(jsonb_build_object(
-        'avg_r', round(a.avg_r, 3), 'avg_f', round(a.avg_f, 3), 'avg_m', round(a.avg_m, 3),
+        'avg_r', round(a.rfm_avg_r, 3), 'avg_f', round(a.rfm_avg_f, 3),
+        'avg_m', round(a.rfm_avg_m, 3),
         'dominant_rfm_segment', d.rfm_segment,
         'dominant_rfm_share', round(d.customers::numeric / a.customers, 4),
         'avg_predicted_clv_12m', round(a.avg_clv::numeric, 2),
@@ -118,5 +116,6 @@ SELECT
     ))
 FROM agg AS a
 JOIN totals AS t ON t.method = a.method
+JOIN ids AS i ON i.method = a.method AND i.segment = a.segment
 LEFT JOIN top AS tp ON tp.method = a.method AND tp.segment = a.segment
 LEFT JOIN dominant AS d ON d.method = a.method AND d.segment = a.segment;
