@@ -65,6 +65,25 @@ def orders_of_touched() -> sql.Composable:
     ).format(TOUCHED)
 
 
+def touched_tables(conn: psycopg.Connection) -> tuple[sql.Composable, sql.Identifier]:
+    """The touched customers' orders and those orders' lines, each kept in an ANALYZEd
+    temporary table: (a SELECT of the orders, the lines table).
+
+    Given the semi-join itself, the planner estimated every order of the warehouse (it cannot
+    see how few customers the temporary table holds) and hashed all 10M order lines, once per
+    model, for a day's 8,645 customers: 5-8 s a model. Copying the lines once, through the
+    line key's index, lets the category and channel models read only those."""
+    orders = temp_table(conn, "segwise_touched_orders", orders_of_touched())
+    lines = temp_table(
+        conn,
+        "segwise_touched_lines",
+        sql.SQL(
+            "SELECT l.* FROM {} AS o JOIN warehouse.fact_order_line AS l ON l.order_id = o.order_id"
+        ).format(orders),
+    )
+    return sql.SQL("SELECT * FROM {}").format(orders), lines
+
+
 def _date(as_of: dt.date | None) -> sql.Composable:
     return sql.SQL("'infinity'::date") if as_of is None else sql.Literal(as_of)
 
@@ -74,14 +93,27 @@ def order_totals(orders: sql.Composable) -> sql.Composed:
     return model("warehouse/customer_order_totals.sql", orders=orders)
 
 
-def category_totals(orders: sql.Composable, as_of: dt.date | None) -> sql.Composed:
-    """SELECT of customer_category_totals.sql over ``orders``' lines up to ``as_of``."""
-    return model("warehouse/customer_category_totals.sql", orders=orders, as_of=_date(as_of))
+LINES = sql.Identifier("warehouse", "fact_order_line")
 
 
-def channel_totals(orders: sql.Composable, as_of: dt.date | None) -> sql.Composed:
-    """SELECT of customer_channel_totals.sql over ``orders`` (lines up to ``as_of``)."""
-    return model("warehouse/customer_channel_totals.sql", orders=orders, as_of=_date(as_of))
+def category_totals(
+    orders: sql.Composable, as_of: dt.date | None, lines: sql.Composable = LINES
+) -> sql.Composed:
+    """SELECT of customer_category_totals.sql over ``orders``' lines (in ``lines``) up to
+    ``as_of``."""
+    return model(
+        "warehouse/customer_category_totals.sql", orders=orders, as_of=_date(as_of), lines=lines
+    )
+
+
+def channel_totals(
+    orders: sql.Composable, as_of: dt.date | None, lines: sql.Composable = LINES
+) -> sql.Composed:
+    """SELECT of customer_channel_totals.sql over ``orders`` (lines in ``lines`` up to
+    ``as_of``)."""
+    return model(
+        "warehouse/customer_channel_totals.sql", orders=orders, as_of=_date(as_of), lines=lines
+    )
 
 
 def temp_table(conn: psycopg.Connection, name: str, select: sql.Composable) -> sql.Identifier:
@@ -222,7 +254,7 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
         _mark(conn, None)
         return {"kept": False, "reason": f"{touched} customers touched of {known}"}
     conn.execute(sql.SQL("ANALYZE {}").format(TOUCHED))
-    orders = orders_of_touched()
+    orders, lines = touched_tables(conn)
     for table in (ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS):
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE customer_id IN (SELECT customer_id FROM {})").format(
@@ -231,9 +263,11 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
         )
     conn.execute(sql.SQL("INSERT INTO {} {}").format(ORDER_TOTALS, order_totals(orders)))
     conn.execute(
-        sql.SQL("INSERT INTO {} {}").format(CATEGORY_TOTALS, category_totals(orders, None))
+        sql.SQL("INSERT INTO {} {}").format(CATEGORY_TOTALS, category_totals(orders, None, lines))
     )
-    conn.execute(sql.SQL("INSERT INTO {} {}").format(CHANNEL_TOTALS, channel_totals(orders, None)))
+    conn.execute(
+        sql.SQL("INSERT INTO {} {}").format(CHANNEL_TOTALS, channel_totals(orders, None, lines))
+    )
     return {"kept": True, "customers": int(touched)}
 
 

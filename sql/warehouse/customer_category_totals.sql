@@ -1,6 +1,7 @@
--- template parts as_of, orders: filled by etl.segment.customer_state.category_totals
+-- template parts as_of, lines, orders: filled by etl.segment.customer_state.category_totals
 -- Sale lines per customer and top-level category over the lines of <orders> (see
--- customer_order_totals.sql) dated up to <as_of> ('infinity' for the kept totals), with the
+-- customer_order_totals.sql; <lines> is warehouse.fact_order_line, or the build's copy of just
+-- those orders' lines) dated up to <as_of> ('infinity' for the kept totals), with the
 -- number of distinct products bought in it. A line counts for its order's customer (the
 -- fact_order customer, the one its amount counts for in the order totals). Lines are joined to
 -- their category first and grouped by (customer, category, product): both levels are then
@@ -22,7 +23,7 @@ customer_products AS (
         sum(l.cost_amount) AS cost_amount,
         sum(l.amount) FILTER (WHERE l.cost_amount IS NOT NULL) AS costed_revenue
     FROM orders AS o
-    JOIN warehouse.fact_order_line AS l ON l.order_id = o.order_id
+    JOIN {lines} AS l ON l.order_id = o.order_id
     LEFT JOIN warehouse.dim_product AS p ON p.product_id = l.product_id
     WHERE l.is_sale
       AND l.order_date <= {as_of}

@@ -1,9 +1,10 @@
--- template parts as_of, orders: filled by etl.segment.customer_state.channel_totals
+-- template parts as_of, lines, orders: filled by etl.segment.customer_state.channel_totals
 -- Per customer and value of channel, platform, market, region and country: the customer's
 -- orders of <orders> (see customer_order_totals.sql) with a sale or a return there, reduced to
 -- one row per customer and value (what the channel profiles add up per segment). Money that
 -- fact_order does not carry (list price, discounts, cost) comes from the orders' sale lines
--- dated up to <as_of> ('infinity' for the kept totals).
+-- (<lines>: warehouse.fact_order_line, or the build's copy of just those orders' lines) dated up
+-- to <as_of> ('infinity' for the kept totals).
 --   orders       = orders with a sale
 --   revenue      = sales minus returns (fact_order), sales = fact_order.sales_amount
 --   gross_margin = amount minus cost over sale lines with a cost; costed_sales = their amount
@@ -18,7 +19,7 @@ line_money AS (
         sum(l.amount) FILTER (WHERE l.cost_amount IS NOT NULL) AS costed_sales,
         sum(l.amount - l.cost_amount) AS gross_margin
     FROM orders AS o
-    JOIN warehouse.fact_order_line AS l ON l.order_id = o.order_id
+    JOIN {lines} AS l ON l.order_id = o.order_id
     WHERE l.is_sale
       AND l.order_date <= {as_of}
     GROUP BY l.order_id
