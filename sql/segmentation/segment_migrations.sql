@@ -1,25 +1,44 @@
 -- parameters previous_run_id, run_id: bound by psycopg in etl.segment.pipeline.publish
 -- From/to matrix of customers per method against the previously published run.
--- Params: run_id, previous_run_id.
+-- Params: run_id, previous_run_id. Derived from the run's segment_history rows, which publish
+-- writes just before (segment_history.sql: every customer whose segment changed, arrived or
+-- left), and the run's segment sizes: the customers who stayed in a segment are its size minus
+-- those who arrived in it. Joining the run's memberships to the previous run's again, as the
+-- history does, cost as much as the history itself (4-5 s at 381k customers and six methods).
 INSERT INTO segmentation.segment_migrations
     (run_id, method, previous_run_id, from_segment, to_segment, customers)
-WITH cur AS (
-    SELECT method, customer_id, segment
+WITH moved AS (
+    SELECT
+        method,
+        coalesce(previous_segment, '(new)') AS from_segment,
+        coalesce(segment, '(gone)') AS to_segment,
+        count(*) AS customers
+    FROM segmentation.segment_history
+    WHERE run_id = %(run_id)s
+    GROUP BY 1, 2, 3
+),
+arrived AS (
+    SELECT method, segment, count(*) AS customers
+    FROM segmentation.segment_history
+    WHERE run_id = %(run_id)s AND segment IS NOT NULL
+    GROUP BY 1, 2
+),
+sizes AS (
+    SELECT method, segment, count(*) AS customers
     FROM segmentation.customer_segments
     WHERE run_id = %(run_id)s
-),
-prev AS (
-    SELECT method, customer_id, segment
-    FROM segmentation.customer_segments
-    WHERE run_id = %(previous_run_id)s AND method IN (SELECT DISTINCT method FROM cur)
+    GROUP BY 1, 2
 )
+SELECT %(run_id)s, method, %(previous_run_id)s, from_segment, to_segment, customers
+FROM moved
+UNION ALL
 SELECT
     %(run_id)s,
-    coalesce(c.method, p.method),
+    s.method,
     %(previous_run_id)s,
-    coalesce(p.segment, '(new)'),
-    coalesce(c.segment, '(gone)'),
-    count(*)
-FROM cur AS c
-FULL JOIN prev AS p ON p.method = c.method AND p.customer_id = c.customer_id
-GROUP BY 2, 4, 5;
+    s.segment,
+    s.segment,
+    s.customers - coalesce(a.customers, 0)
+FROM sizes AS s
+LEFT JOIN arrived AS a ON a.method = s.method AND a.segment = s.segment
+WHERE s.customers > coalesce(a.customers, 0);
