@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from etl.db import WAREHOUSE_BUILD_LOCK, local_settings
+from etl.db import CHECKED_WRITE, WAREHOUSE_BUILD_LOCK, local_settings
 from etl.paths import read_sql
 from etl.segment import runs
 
@@ -134,6 +134,26 @@ def fill_from(
         log.info("customer totals not stored: a warehouse build is running")
         return False
     digest = runs.built_batches(conn)[1]
+    # A checked writer, not an unchecked write (etl.quality_record): the stored totals count as
+    # verified once this run's facts_vs_features check, which then scans the lines, passes.
+    conn.execute(
+        "SELECT set_config(%s, 'a run storing the customer totals', true)", (CHECKED_WRITE,)
+    )
+    _store(conn, order_rows, categories)
+    conn.execute("SELECT set_config(%s, '', true)", (CHECKED_WRITE,))
+    _mark(conn, digest)
+    conn.execute("UPDATE warehouse.customer_state_status SET lines_checked = false")
+    conn.execute(
+        "ANALYZE warehouse.customer_order_totals, warehouse.customer_category_totals, "
+        "warehouse.customer_channel_totals"
+    )
+    log.info("customer totals stored for every customer (as of %s)", as_of)
+    return True
+
+
+def _store(
+    conn: psycopg.Connection, order_rows: sql.Identifier, categories: sql.Identifier
+) -> None:
     conn.execute(
         sql.SQL("TRUNCATE {}, {}, {}").format(ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS)
     )
@@ -144,13 +164,6 @@ def fill_from(
             CHANNEL_TOTALS, channel_totals(orders_up_to(None), None)
         )
     )
-    _mark(conn, digest)
-    conn.execute(
-        "ANALYZE warehouse.customer_order_totals, warehouse.customer_category_totals, "
-        "warehouse.customer_channel_totals"
-    )
-    log.info("customer totals stored for every customer (as of %s)", as_of)
-    return True
 
 
 def _mark(conn: psycopg.Connection, digest: str | None) -> None:

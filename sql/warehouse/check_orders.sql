@@ -1,0 +1,68 @@
+-- template parts lines: filled by etl.ingest.batch_checks.check_lines
+-- Build-time lines_vs_orders for the orders the batch wrote (those of the good lines of the
+-- staged lines table <lines>): their order lines in warehouse.fact_order_line against their rows
+-- in warehouse.fact_order, with sql/quality/lines_vs_orders.sql's subjects, plus the orders whose
+-- row disagrees with its lines. Both tables are read by primary key (fact_order_line's starts
+-- with order_id). Other orders are unchanged by the batch, so the whole tables agree after it
+-- when they agreed before. Returns (subject, expected, actual, passed); expected = the lines.
+WITH batch_orders AS (
+    SELECT DISTINCT l.order_id
+    FROM {lines} AS l
+    WHERE l._reject IS NULL
+),
+from_lines AS (
+    SELECT
+        f.order_id,
+        count(*) AS n_lines,
+        coalesce(sum(f.amount) FILTER (WHERE f.is_sale), 0) AS sales,
+        coalesce(sum(f.amount), 0) AS net
+    FROM warehouse.fact_order_line AS f
+    WHERE f.order_id IN (SELECT order_id FROM batch_orders)
+    GROUP BY f.order_id
+),
+from_orders AS (
+    SELECT o.order_id, o.n_lines, o.sales_amount AS sales, o.net_amount AS net
+    FROM warehouse.fact_order AS o
+    WHERE o.order_id IN (SELECT order_id FROM batch_orders)
+),
+pairs AS (
+    SELECT
+        l.order_id IS NOT NULL AS in_lines,
+        o.order_id IS NOT NULL AS in_orders,
+        coalesce(l.n_lines, 0) AS l_lines,
+        coalesce(o.n_lines, 0) AS o_lines,
+        coalesce(l.sales, 0) AS l_sales,
+        coalesce(o.sales, 0) AS o_sales,
+        coalesce(l.net, 0) AS l_net,
+        coalesce(o.net, 0) AS o_net
+    FROM from_lines AS l
+    FULL JOIN from_orders AS o ON o.order_id = l.order_id
+),
+totals AS (
+    SELECT
+        count(*) FILTER (WHERE in_lines) AS l_orders,
+        count(*) FILTER (WHERE in_orders) AS o_orders,
+        coalesce(sum(l_lines), 0) AS l_lines,
+        coalesce(sum(o_lines), 0) AS o_lines,
+        coalesce(sum(l_sales), 0) AS l_sales,
+        coalesce(sum(o_sales), 0) AS o_sales,
+        coalesce(sum(l_net), 0) AS l_net,
+        coalesce(sum(o_net), 0) AS o_net,
+        count(*) FILTER (
+            WHERE in_lines IS DISTINCT FROM in_orders
+               OR l_lines <> o_lines
+               OR abs(l_sales - o_sales) >= 0.005
+               OR abs(l_net - o_net) >= 0.005
+        ) AS differing
+    FROM pairs
+)
+SELECT v.subject, v.expected::text, v.actual::text, abs(v.expected - v.actual) < 0.005
+FROM totals AS t
+CROSS JOIN LATERAL (
+    VALUES
+        ('orders', t.l_orders::numeric, t.o_orders::numeric),
+        ('order lines', t.l_lines::numeric, t.o_lines::numeric),
+        ('sales revenue', t.l_sales, t.o_sales),
+        ('net revenue', t.l_net, t.o_net),
+        ('orders whose row differs from their lines', 0::numeric, t.differing::numeric)
+) AS v (subject, expected, actual);
