@@ -17,6 +17,10 @@ How the totals stay right:
   leaves them stale (digest NULL) rather than pay a whole recompute inside the load.
 - A run for the latest date with stale totals computes from the lines as before and, when no
   build is running, stores what it computed as the new totals (``fill_from``).
+- The build checks the rows it recomputed against those customers' order lines
+  (``etl.ingest.batch_checks``), and ``customer_state_status.lines_checked`` says whether the
+  totals stored whole were verified since; a run's ``facts_vs_features`` check relies on both
+  to compare its features with the totals instead of every order line (etl.quality_record).
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ Revises: 0011_kpi_speed
 Create Date: 2026-12-01
 
 Three of a run's data-quality checks (``ledger_vs_facts``, ``lines_vs_orders``,
-``facts_vs_features``) scanned every order line on every run (30-60 s at 10M lines, however
-little the day brought). The first two depend only on what warehouse builds write, so the build
-now checks each batch inside its transaction, on what the batch wrote (``etl.ingest.
-batch_checks``); a failed check fails the batch. A run reads the record instead of rescanning,
-as long as nothing is unverified (``etl.quality_record``):
+``facts_vs_features``) scanned every order line on every run (about a minute at 10M lines,
+however little the day brought). The first two depend only on what warehouse builds write, so
+the build now checks each batch inside its transaction, on what the batch wrote
+(``etl.ingest.batch_checks``; the third for the kept customer totals of the customers the batch
+touched); a failed check fails the batch. A run reads the record instead of rescanning, as long
+as nothing is unverified (``etl.quality_record``):
 
 - ``staging.load_batches.quality``: the passed build-time checks of a succeeded batch (NULL: built
   before this revision, or not checkable; a run then scans, and records a passing scan here);
