@@ -1,31 +1,42 @@
 -- template parts touched: filled by etl.ingest.batch_checks.finish
 -- Build-time check of the kept customer totals (warehouse.customer_order_totals) of the
--- customers the batch touched (<touched>, customer_state's temp table) against their order lines,
--- recomputed here with sql/quality/facts_vs_features.sql's definitions: customers with a sale,
--- their orders with a sale, gross sales, net revenue (every line of a customer with a sale).
+-- customers the batch touched (<touched>, customer_state's temp table) against their order
+-- lines, recomputed here with sql/quality/facts_vs_features.sql's definitions: each order from
+-- its lines (its customer is their smallest customer id; sale and return lines), then per
+-- customer: customers with a sale, their orders with a sale, gross sales, net revenue.
 -- A latest-date run checks its features against the kept totals instead of every order line;
--- this keeps the totals honest for the customers each batch changed. A customer's lines are
--- found through their orders (fact_order's customer index, then the lines' primary key).
+-- this keeps the totals honest for the customers each batch changed. The customers' orders are
+-- found through fact_order's customer index (the build's orders check verified the customer of
+-- every order the batch wrote), their lines through the lines' primary key.
 -- Returns (subject, expected, actual, passed); expected = the lines.
-WITH lines AS (
-    SELECT f.customer_id, f.order_id, f.amount, f.is_sale
-    FROM warehouse.fact_order AS o
-    JOIN warehouse.fact_order_line AS f ON f.order_id = o.order_id
-    WHERE o.customer_id IN (SELECT customer_id FROM {touched})
-      AND f.customer_id IN (SELECT customer_id FROM {touched})
+WITH orders AS (
+    SELECT
+        f.order_id,
+        min(f.customer_id COLLATE "C") AS customer_id,
+        bool_or(f.is_sale) AS has_sale,
+        coalesce(sum(f.amount) FILTER (WHERE f.is_sale), 0) AS sales,
+        coalesce(sum(f.amount) FILTER (WHERE f.is_sale OR f.is_return), 0) AS net
+    FROM warehouse.fact_order_line AS f
+    WHERE f.order_id IN (
+        SELECT o.order_id
+        FROM warehouse.fact_order AS o
+        WHERE o.customer_id IN (SELECT customer_id FROM {touched})
+    )
+    GROUP BY f.order_id
 ),
 from_lines AS (
     SELECT
         customer_id,
-        count(DISTINCT order_id) FILTER (WHERE is_sale) AS orders,
-        coalesce(sum(amount) FILTER (WHERE is_sale), 0) AS gross,
-        coalesce(sum(amount), 0) AS net
-    FROM lines
+        count(*) FILTER (WHERE has_sale) AS orders,
+        sum(sales) AS gross,
+        sum(net) AS net
+    FROM orders
+    WHERE customer_id IN (SELECT customer_id FROM {touched})
     GROUP BY customer_id
 ),
 kept AS (
     SELECT
-        k.customer_id,
+        k.customer_id COLLATE "C" AS customer_id,
         k.frequency AS orders,
         k.gross_revenue AS gross,
         k.gross_revenue - k.returns_value AS net

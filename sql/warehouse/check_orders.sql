@@ -1,10 +1,12 @@
 -- template parts lines: filled by etl.ingest.batch_checks.check_lines
 -- Build-time lines_vs_orders for the orders the batch wrote (those of the good lines of the
 -- staged lines table <lines>): their order lines in warehouse.fact_order_line against their rows
--- in warehouse.fact_order, with sql/quality/lines_vs_orders.sql's subjects, plus the orders whose
--- row disagrees with its lines. Both tables are read by primary key (fact_order_line's starts
--- with order_id). Other orders are unchanged by the batch, so the whole tables agree after it
--- when they agreed before. Returns (subject, expected, actual, passed); expected = the lines.
+-- in warehouse.fact_order, with sql/quality/lines_vs_orders.sql's subjects and definitions, plus
+-- the orders whose row disagrees with its lines (counts, amounts, or the customer, which is the
+-- lines' smallest customer id: sql/warehouse/order_totals.sql). Both tables are read by primary
+-- key (fact_order_line's starts with order_id). Other orders are unchanged by the batch, so the
+-- whole tables agree after it when they agreed before.
+-- Returns (subject, expected, actual, passed); expected = the lines.
 WITH batch_orders AS (
     SELECT DISTINCT l.order_id
     FROM {lines} AS l
@@ -13,15 +15,21 @@ WITH batch_orders AS (
 from_lines AS (
     SELECT
         f.order_id,
+        min(f.customer_id COLLATE "C") AS customer_id,
         count(*) AS n_lines,
         coalesce(sum(f.amount) FILTER (WHERE f.is_sale), 0) AS sales,
-        coalesce(sum(f.amount), 0) AS net
+        coalesce(sum(f.amount) FILTER (WHERE f.is_sale OR f.is_return), 0) AS net
     FROM warehouse.fact_order_line AS f
     WHERE f.order_id IN (SELECT order_id FROM batch_orders)
     GROUP BY f.order_id
 ),
 from_orders AS (
-    SELECT o.order_id, o.n_lines, o.sales_amount AS sales, o.net_amount AS net
+    SELECT
+        o.order_id,
+        o.customer_id COLLATE "C" AS customer_id,
+        o.n_lines,
+        o.sales_amount AS sales,
+        o.net_amount AS net
     FROM warehouse.fact_order AS o
     WHERE o.order_id IN (SELECT order_id FROM batch_orders)
 ),
@@ -29,6 +37,7 @@ pairs AS (
     SELECT
         l.order_id IS NOT NULL AS in_lines,
         o.order_id IS NOT NULL AS in_orders,
+        l.customer_id IS DISTINCT FROM o.customer_id AS other_customer,
         coalesce(l.n_lines, 0) AS l_lines,
         coalesce(o.n_lines, 0) AS o_lines,
         coalesce(l.sales, 0) AS l_sales,
@@ -50,6 +59,7 @@ totals AS (
         coalesce(sum(o_net), 0) AS o_net,
         count(*) FILTER (
             WHERE in_lines IS DISTINCT FROM in_orders
+               OR other_customer
                OR l_lines <> o_lines
                OR abs(l_sales - o_sales) >= 0.005
                OR abs(l_net - o_net) >= 0.005
