@@ -39,12 +39,14 @@ class CheckResult:
     expected: str
     actual: str
     passed: bool
-    # what the figures come from: a full scan, the build-time checks' record, the kept totals
-    source: str = quality_record.FULL_SCAN
+    # where the figures come from (etl.quality_record): computed, a full scan of the order
+    # lines, the build-time checks' record, the kept customer totals
+    source: str = quality_record.COMPUTED
 
     def __str__(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
-        via = "" if self.source == quality_record.FULL_SCAN else f" (from the {self.source})"
+        cheap = (quality_record.BUILD_RECORD, quality_record.KEPT_TOTALS)
+        via = f" (from the {self.source})" if self.source in cheap else ""
         return (
             f"{self.check}: {self.subject}: expected {self.expected}, got {self.actual} "
             f"{verdict}{via}"

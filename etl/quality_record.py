@@ -32,7 +32,10 @@ from etl.errors import SegwiseError
 from etl.paths import read_sql
 
 log = logging.getLogger(__name__)
-FULL_SCAN, BUILD_RECORD, KEPT_TOTALS = "full scan", "build checks", "kept totals"
+# where a result's figures come from: the other checks always compute from the run's own rows
+# (COMPUTED); the three that reconcile every order line scan (FULL_SCAN) or read the record
+COMPUTED, FULL_SCAN = "computed", "full scan"
+BUILD_RECORD, KEPT_TOTALS = "build checks", "kept totals"
 # check -> (model read instead of the full scan, where its figures come from)
 CHEAP = {
     "ledger_vs_facts": ("ledger_vs_facts_from_builds", BUILD_RECORD),
@@ -75,7 +78,9 @@ def plan(
 ) -> tuple[str, str]:
     """(model file name, source) for one check of a run. ``current``: the run read the
     warehouse as it is now (no batch built since it started; the kept totals reflect it)."""
-    if full or check not in CHEAP or not state.warehouse_verified:
+    if check not in CHEAP:
+        return check, COMPUTED
+    if full or not state.warehouse_verified:
         return check, FULL_SCAN
     if check == "facts_vs_features" and not (
         features_source in FROM_TOTALS and state.totals_checked and current

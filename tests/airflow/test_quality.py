@@ -218,3 +218,13 @@ def test_a_ledger_row_changed_outside_a_build_is_scanned(finished_run) -> None:
             FULL_SCAN,
         )
     }
+
+
+def test_a_backfill_checks_its_features_against_the_lines(finished_run) -> None:
+    """Features computed from the lines (an earlier date) have no kept totals to lean on."""
+    url, _ = finished_run
+    backfill = AS_OF - dt.timedelta(days=30)
+    run_id = pipeline.run_all(url, backfill, methods=["rfm"], trigger="test", publish_result=False)
+    results = quality.run_checks(url, run_id)
+    assert _sources(results) == {**RECORDED, "facts_vs_features": FULL_SCAN}
+    assert all(r.passed for r in results)
