@@ -23,9 +23,10 @@ from etl.db import CHECKED_WRITE
 from etl.errors import SegwiseError
 from etl.ingest.batch import Batch
 from etl.ingest.sqlgen import model
+from etl.segment import customer_state
 
 COUNTERS = sql.Identifier("segwise_line_counters")
-TOUCHED = sql.Identifier("segwise_touched_customers")  # etl.segment.customer_state's
+TOUCHED = customer_state.TOUCHED
 LEDGER, ORDERS, TOTALS = "ledger_vs_facts", "lines_vs_orders", "customer_totals_vs_lines"
 
 
@@ -92,10 +93,18 @@ def finish(conn: psycopg.Connection, batch: Batch, *, totals_kept: bool) -> dict
             ).fetchall(),
         )
     if totals_kept:
+        # the touched customers' orders (through fact_order's customer index), read one by one
+        orders = customer_state.temp_table(
+            conn,
+            "segwise_checked_orders",
+            sql.SQL("SELECT order_id FROM ({}) AS o").format(customer_state.orders_of_touched()),
+        )
         _add(
             batch,
             TOTALS,
-            conn.execute(model("warehouse/check_customer_totals.sql", touched=TOUCHED)).fetchall(),
+            conn.execute(
+                model("warehouse/check_customer_totals.sql", orders=orders, touched=TOUCHED)
+            ).fetchall(),
         )
     failed = [
         f"{check}: {r['subject']}: expected {r['expected']}, got {r['actual']}"

@@ -1,28 +1,27 @@
--- template parts touched: filled by etl.ingest.batch_checks.finish
+-- template parts orders, touched: filled by etl.ingest.batch_checks.finish
 -- Build-time check of the kept customer totals (warehouse.customer_order_totals) of the
 -- customers the batch touched (<touched>, customer_state's temp table) against their order
 -- lines, recomputed here with sql/quality/facts_vs_features.sql's definitions: each order from
 -- its lines (its customer is their smallest customer id; sale and return lines), then per
 -- customer: customers with a sale, their orders with a sale, gross sales, net revenue.
 -- A latest-date run checks its features against the kept totals instead of every order line;
--- this keeps the totals honest for the customers each batch changed. The customers' orders are
+-- this keeps the totals honest for the customers each batch changed. <orders>: their orders,
 -- found through fact_order's customer index (the build's orders check verified the customer of
--- every order the batch wrote), their lines through the lines' primary key.
+-- every order the batch wrote), in a temp table; their lines through the lines' primary key.
 -- Returns (subject, expected, actual, passed); expected = the lines.
 WITH orders AS (
-    SELECT
-        f.order_id,
-        min(f.customer_id COLLATE "C") AS customer_id,
-        bool_or(f.is_sale) AS has_sale,
-        coalesce(sum(f.amount) FILTER (WHERE f.is_sale), 0) AS sales,
-        coalesce(sum(f.amount) FILTER (WHERE f.is_sale OR f.is_return), 0) AS net
-    FROM warehouse.fact_order_line AS f
-    WHERE f.order_id IN (
-        SELECT o.order_id
-        FROM warehouse.fact_order AS o
-        WHERE o.customer_id IN (SELECT customer_id FROM {touched})
-    )
-    GROUP BY f.order_id
+    SELECT f.*
+    FROM {orders} AS t
+    -- each order's lines through the primary key (a join lets the planner hash every line)
+    CROSS JOIN LATERAL (
+        SELECT
+            min(x.customer_id COLLATE "C") AS customer_id,
+            bool_or(x.is_sale) AS has_sale,
+            coalesce(sum(x.amount) FILTER (WHERE x.is_sale), 0) AS sales,
+            coalesce(sum(x.amount) FILTER (WHERE x.is_sale OR x.is_return), 0) AS net
+        FROM warehouse.fact_order_line AS x
+        WHERE x.order_id = t.order_id
+    ) AS f
 ),
 from_lines AS (
     SELECT

@@ -12,40 +12,29 @@ WITH batch_orders AS (
     FROM {lines} AS l
     WHERE l._reject IS NULL
 ),
-from_lines AS (
-    SELECT
-        f.order_id,
-        min(f.customer_id COLLATE "C") AS customer_id,
-        count(*) AS n_lines,
-        coalesce(sum(f.amount) FILTER (WHERE f.is_sale), 0) AS sales,
-        coalesce(sum(f.amount) FILTER (WHERE f.is_sale OR f.is_return), 0) AS net
-    FROM warehouse.fact_order_line AS f
-    WHERE f.order_id IN (SELECT order_id FROM batch_orders)
-    GROUP BY f.order_id
-),
-from_orders AS (
-    SELECT
-        o.order_id,
-        o.customer_id COLLATE "C" AS customer_id,
-        o.n_lines,
-        o.sales_amount AS sales,
-        o.net_amount AS net
-    FROM warehouse.fact_order AS o
-    WHERE o.order_id IN (SELECT order_id FROM batch_orders)
-),
 pairs AS (
     SELECT
-        l.order_id IS NOT NULL AS in_lines,
+        f.n_lines > 0 AS in_lines,
         o.order_id IS NOT NULL AS in_orders,
-        l.customer_id IS DISTINCT FROM o.customer_id AS other_customer,
-        coalesce(l.n_lines, 0) AS l_lines,
+        f.customer_id IS DISTINCT FROM (o.customer_id COLLATE "C") AS other_customer,
+        f.n_lines AS l_lines,
         coalesce(o.n_lines, 0) AS o_lines,
-        coalesce(l.sales, 0) AS l_sales,
-        coalesce(o.sales, 0) AS o_sales,
-        coalesce(l.net, 0) AS l_net,
-        coalesce(o.net, 0) AS o_net
-    FROM from_lines AS l
-    FULL JOIN from_orders AS o ON o.order_id = l.order_id
+        f.sales AS l_sales,
+        coalesce(o.sales_amount, 0) AS o_sales,
+        f.net AS l_net,
+        coalesce(o.net_amount, 0) AS o_net
+    FROM batch_orders AS b
+    -- each order's lines through the primary key (a join lets the planner hash every line)
+    CROSS JOIN LATERAL (
+        SELECT
+            min(x.customer_id COLLATE "C") AS customer_id,
+            count(*) AS n_lines,
+            coalesce(sum(x.amount) FILTER (WHERE x.is_sale), 0) AS sales,
+            coalesce(sum(x.amount) FILTER (WHERE x.is_sale OR x.is_return), 0) AS net
+        FROM warehouse.fact_order_line AS x
+        WHERE x.order_id = b.order_id
+    ) AS f
+    LEFT JOIN warehouse.fact_order AS o ON o.order_id = b.order_id
 ),
 totals AS (
     SELECT
