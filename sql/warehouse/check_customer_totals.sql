@@ -7,12 +7,12 @@
 -- A latest-date run checks its features against the kept totals instead of every order line;
 -- this keeps the totals honest for the customers each batch changed. <orders>: their orders,
 -- found through fact_order's customer index (the build's orders check verified the customer of
--- every order the batch wrote), in a temp table; their lines through the lines' primary key.
+-- every order the batch wrote), in a temp table; each one's lines through the lines' primary key
+-- (LATERAL: as a join, the planner hashed every order line even for 300 customers).
 -- Returns (subject, expected, actual, passed); expected = the lines.
 WITH orders AS (
     SELECT f.*
     FROM {orders} AS t
-    -- each order's lines through the primary key (a join lets the planner hash every line)
     CROSS JOIN LATERAL (
         SELECT
             min(x.customer_id COLLATE "C") AS customer_id,

@@ -3,9 +3,11 @@
 -- staged lines table <lines>): their order lines in warehouse.fact_order_line against their rows
 -- in warehouse.fact_order, with sql/quality/lines_vs_orders.sql's subjects and definitions, plus
 -- the orders whose row disagrees with its lines (counts, amounts, or the customer, which is the
--- lines' smallest customer id: sql/warehouse/order_totals.sql). Both tables are read by primary
--- key (fact_order_line's starts with order_id). Other orders are unchanged by the batch, so the
--- whole tables agree after it when they agreed before.
+-- lines' smallest customer id: sql/warehouse/order_totals.sql). Other orders are unchanged by
+-- the batch, so the whole tables agree after it when they agreed before. Each order's lines and
+-- row are read through the primary keys (LATERAL; fact_order_line's starts with order_id), so the
+-- check costs what the batch wrote: as a join, the planner hashed every order line even for a
+-- batch of 500 orders (Online Retail); a first load pays one probe per order instead.
 -- Returns (subject, expected, actual, passed); expected = the lines.
 WITH batch_orders AS (
     SELECT DISTINCT l.order_id
@@ -24,7 +26,6 @@ pairs AS (
         f.net AS l_net,
         coalesce(o.net_amount, 0) AS o_net
     FROM batch_orders AS b
-    -- each order's lines through the primary key (a join lets the planner hash every line)
     CROSS JOIN LATERAL (
         SELECT
             min(x.customer_id COLLATE "C") AS customer_id,
@@ -34,7 +35,12 @@ pairs AS (
         FROM warehouse.fact_order_line AS x
         WHERE x.order_id = b.order_id
     ) AS f
-    LEFT JOIN warehouse.fact_order AS o ON o.order_id = b.order_id
+    LEFT JOIN LATERAL (
+        SELECT o.order_id, o.customer_id, o.n_lines, o.sales_amount, o.net_amount
+        FROM warehouse.fact_order AS o
+        WHERE o.order_id = b.order_id
+        OFFSET 0  -- a fence: else the planner flattens this into a join and may scan fact_order
+    ) AS o ON true
 ),
 totals AS (
     SELECT
