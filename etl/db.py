@@ -109,6 +109,10 @@ def redact(text: object) -> str:
 # pg advisory lock held by a warehouse build (one at a time) and, without waiting, by a run
 # that fills the customer totals (etl.segment.customer_state)
 WAREHOUSE_BUILD_LOCK = 0x5E6_1001
+# Transaction-local setting naming a checked writer of the order lines, the order fact and the
+# kept customer totals (a build, a run storing the totals); the triggers of revision
+# 0012_quality_per_batch note every other write in staging.unchecked_writes (etl.quality_record).
+CHECKED_WRITE = "segwise.checked_write"
 
 CLIENT_CHECK = "-c client_connection_check_interval=2000"
 

@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="drop the date's published results of methods not in --methods (default: keep)",
     )
+    run.add_argument(
+        "--full-quality-checks",
+        action="store_true",
+        help="reconcile every order line with the ledger, the orders and the features (run "
+        "setting quality: full) instead of reading the checks each load passed when it was built",
+    )
     run.set_defaults(func=_run)
 
     report = subparsers.add_parser(
@@ -89,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         publish_result=not args.no_publish,
         progress=say,
         replace=args.replace,
+        params={"quality": "full"} if args.full_quality_checks else None,
     )
     with connect(url) as conn:
         row = conn.execute(

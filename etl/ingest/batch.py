@@ -23,6 +23,9 @@ class Batch:
     rows_rejected: int = 0
     rows_loaded: int = 0
     rows_duplicate: int = 0
+    rows_rewritten: int = 0  # duplicates rewritten in place (they take the batch's id)
+    # build-time data-quality checks (etl.ingest.batch_checks): check -> result rows
+    checks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def sources_with_files(self) -> set[str]:
         return {f["source"] for f in self.files if f.get("rows", 0) or f.get("malformed", 0)}

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from etl import db
 from etl.errors import SegwiseError
-from etl.ingest import ledger, sqlgen, tuning, validate, warehouse_models
+from etl.ingest import batch_checks, ledger, sqlgen, tuning, validate, warehouse_models
 from etl.ingest.batch import Batch
 from etl.ingest.failures import db_message, locate_value
 from etl.ingest.ledger import LoadError, LoadResult
@@ -107,12 +107,15 @@ def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> 
                 if locked[0] != "staged":  # built meanwhile by another process
                     return ledger.fetch(url, batch_id)
                 _check_staged_rows(conn, batch)
+                batch_checks.begin(conn, batch)
                 customer_state.begin_build(conn)
                 _build(conn, batch, progress)
                 time_marts.refresh(conn, [batch_id])  # the time marts' aggregates (0008_time)
                 # the per-customer totals a latest-date run reads (0010_customer_state)
                 totals = customer_state.refresh_for_batch(conn)
                 batch.count("customer_totals_refreshed", totals.get("customers", 0))
+                # the run's warehouse checks, on what this batch wrote (0012_quality_per_batch)
+                quality = batch_checks.finish(conn, batch, totals_kept=totals["kept"])
                 rows_read = batch.rows_read()
                 batch.rule_counts["build_seconds"] = round(time.monotonic() - started)
                 ledger.set_status(
@@ -132,6 +135,7 @@ def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> 
                     rows_rejected=batch.rows_rejected,
                     rows_duplicate=batch.rows_duplicate,
                     rule_counts=batch.rule_counts,
+                    quality=quality,
                 )
                 if totals["kept"]:
                     customer_state.mark_current(conn)

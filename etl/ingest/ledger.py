@@ -175,9 +175,9 @@ def set_status(
     sets = ["status = %(status)s", "message = coalesce(%(message)s, message)"]
     params: dict[str, Any] = {"status": status, "message": message, "batch_id": batch_id}
     for k, v in counts.items():
-        if k in ("rule_counts", "files"):
+        if k in ("rule_counts", "files", "quality"):
             sets.append(f"{k} = %({k})s")
-            params[k] = Jsonb(v)
+            params[k] = None if v is None else Jsonb(v)
         elif k in ("rows_read", "rows_loaded", "rows_rejected", "rows_duplicate", "watermark_to"):
             sets.append(f"{k} = %({k})s")
             params[k] = v

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-from etl.ingest import indexes, lines_sql, sqlgen, tuning, validate, warehouse_models
+from etl.ingest import batch_checks, indexes, lines_sql, sqlgen, tuning, validate, warehouse_models
 from etl.ingest.batch import Batch
 from etl.ingest.mapping import LINES
 from etl.ingest.stage import position_column
@@ -58,10 +58,13 @@ def build_lines(conn: psycopg.Connection, batch: Batch, progress: Progress | Non
     customer_state.note_touched(conn, table)
     batch.rows_loaded = int(inserted)
     batch.rows_duplicate = int(good - inserted)
+    batch.rows_rewritten = int(updated)
     batch.count("duplicate:in_warehouse", good - inserted)
     batch.count("duplicate:updated", updated)
     with timed("dimensions"):
         dimensions_from_lines(conn, batch, plan.dims_from_lines, table)
+    with timed("build-time checks of the lines and orders"):
+        batch_checks.check_lines(conn, batch, table)
     conn.execute(sql.SQL("DROP TABLE {}").format(table))
 
 

@@ -19,7 +19,15 @@ from etl.errors import SegwiseError
 from etl.orchestration.dag_settings import SOURCES
 from etl.segment.run_config import METHODS
 
-PARAM_NAMES = ("as_of", "source", "layout", "methods", "n_clusters", "refit_days")
+PARAM_NAMES = (
+    "as_of",
+    "source",
+    "layout",
+    "methods",
+    "n_clusters",
+    "refit_days",
+    "full_quality_checks",
+)
 N_CLUSTERS_RANGE = (2, 20)
 REFIT_DAYS_RANGE = (0, 366)
 LAYOUT_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -89,6 +97,15 @@ def param_schemas(default_source: str = "demo") -> dict[str, dict[str, Any]]:
             "settings) fitted fewer than this many days before the as-of date; 0: fit a new "
             "model on every run. Empty: the run config's clustering.refit_days (default 7).",
         },
+        "full_quality_checks": {
+            "default": False,
+            "type": "boolean",
+            "title": "Full data-quality checks",
+            "description": "Reconcile every order line with the ledger, the orders and the "
+            "features (quality: full), instead of reading the checks each load ran when it was "
+            "built. Off: the run config's quality setting (default: the build-time record, "
+            "with a full scan whenever something is unverified).",
+        },
     }
 
 
@@ -112,6 +129,7 @@ class RunParams:
     methods: tuple[str, ...]
     n_clusters: int | None
     refit_days: int | None = None
+    full_quality_checks: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (XCom)."""
@@ -129,6 +147,7 @@ class RunParams:
             methods=tuple(data["methods"]),
             n_clusters=data.get("n_clusters"),
             refit_days=data.get("refit_days"),
+            full_quality_checks=bool(data.get("full_quality_checks", False)),
         )
 
 
@@ -171,7 +190,13 @@ def check(
     methods = _methods(raw.get("methods", list(METHODS)), errors)
     n_clusters = _n_clusters(raw.get("n_clusters"), errors)
     refit_days = _refit_days(raw.get("refit_days"), errors)
-    return RunParams(as_of, source, layout, methods, n_clusters, refit_days), errors
+    full = raw.get("full_quality_checks", False)
+    if full is None:
+        full = False
+    if not isinstance(full, bool):
+        errors.append(f"full_quality_checks {full!r} is not true or false")
+        full = False
+    return RunParams(as_of, source, layout, methods, n_clusters, refit_days, full), errors
 
 
 def raise_problems(errors: list[str]) -> None:

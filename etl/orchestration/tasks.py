@@ -198,7 +198,10 @@ def config_overrides(p: Mapping[str, Any]) -> dict[str, Any]:
         clustering["k"] = p["n_clusters"]
     if p.get("refit_days") is not None:
         clustering["refit_days"] = p["refit_days"]
-    return {"clustering": clustering} if clustering else {}
+    out: dict[str, Any] = {"clustering": clustering} if clustering else {}
+    if p.get("full_quality_checks"):
+        out["quality"] = "full"
+    return out
 
 
 def features(

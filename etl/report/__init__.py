@@ -55,10 +55,10 @@ def _quality(url: str, run_id: int) -> pd.DataFrame:
         return pd.DataFrame({"check": ["(not run)"], "result": [str(exc).splitlines()[0]]})
     return pd.DataFrame(
         [
-            (r.check, r.subject, r.expected, r.actual, "ok" if r.passed else "FAILED")
+            (r.check, r.subject, r.expected, r.actual, "ok" if r.passed else "FAILED", r.source)
             for r in results
         ],
-        columns=["check", "subject", "expected", "actual", "result"],
+        columns=["check", "subject", "expected", "actual", "result", "source"],
     )
 
 

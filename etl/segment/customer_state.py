@@ -17,6 +17,10 @@ How the totals stay right:
   leaves them stale (digest NULL) rather than pay a whole recompute inside the load.
 - A run for the latest date with stale totals computes from the lines as before and, when no
   build is running, stores what it computed as the new totals (``fill_from``).
+- The build checks the rows it recomputed against those customers' order lines
+  (``etl.ingest.batch_checks``), and ``customer_state_status.lines_checked`` says whether the
+  totals stored whole were verified since; a run's ``facts_vs_features`` check relies on both
+  to compare its features with the totals instead of every order line (etl.quality_record).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from etl.db import WAREHOUSE_BUILD_LOCK, local_settings
+from etl.db import CHECKED_WRITE, WAREHOUSE_BUILD_LOCK, local_settings
 from etl.paths import model
 from etl.segment import runs
 
@@ -161,6 +165,26 @@ def fill_from(
         log.info("customer totals not stored: a warehouse build is running")
         return False
     digest = runs.built_batches(conn)[1]
+    # A checked writer, not an unchecked write (etl.quality_record): the stored totals count as
+    # verified once this run's facts_vs_features check, which then scans the lines, passes.
+    conn.execute(
+        "SELECT set_config(%s, 'a run storing the customer totals', true)", (CHECKED_WRITE,)
+    )
+    _store(conn, order_rows, categories)
+    conn.execute("SELECT set_config(%s, '', true)", (CHECKED_WRITE,))
+    _mark(conn, digest)
+    conn.execute("UPDATE warehouse.customer_state_status SET lines_checked = false")
+    conn.execute(
+        "ANALYZE warehouse.customer_order_totals, warehouse.customer_category_totals, "
+        "warehouse.customer_channel_totals"
+    )
+    log.info("customer totals stored for every customer (as of %s)", as_of)
+    return True
+
+
+def _store(
+    conn: psycopg.Connection, order_rows: sql.Identifier, categories: sql.Identifier
+) -> None:
     conn.execute(
         sql.SQL("TRUNCATE {}, {}, {}").format(ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS)
     )
@@ -171,13 +195,6 @@ def fill_from(
             CHANNEL_TOTALS, channel_totals(orders_up_to(None), None)
         )
     )
-    _mark(conn, digest)
-    conn.execute(
-        "ANALYZE warehouse.customer_order_totals, warehouse.customer_category_totals, "
-        "warehouse.customer_channel_totals"
-    )
-    log.info("customer totals stored for every customer (as of %s)", as_of)
-    return True
 
 
 def _mark(conn: psycopg.Connection, digest: str | None) -> None:

@@ -168,7 +168,12 @@ DEFAULTS: dict[str, Any] = {
     # (etl/segment/customer_state.py); false = always aggregate the order lines (same results,
     # slower: for checking the totals).
     "customer_state": True,
+    # The data-quality checks that reconcile every order line (ledger, orders, features):
+    # incremental = read the checks each batch passed when it was built (and the kept totals),
+    # scanning only what is unverified; full = scan every order line (etl/quality_record.py).
+    "quality": "incremental",
 }
+QUALITY_MODES = ("incremental", "full")
 
 _TOP_KEYS = set(DEFAULTS)
 _RANGE = re.compile(r"^\s*([1-5])\s*(?:-\s*([1-5]))?\s*$")
@@ -238,6 +243,11 @@ def resolve(
         raise ConfigurationError(
             f"customer_state = {cfg['customer_state']!r}: true (read the kept per-customer "
             "totals when the run is for the latest date) or false (always read the order lines)"
+        )
+    if cfg["quality"] not in QUALITY_MODES:
+        raise ConfigurationError(
+            f"quality = {cfg['quality']!r}: incremental (read the checks each load passed when "
+            "it was built; scan what is unverified) or full (scan every order line)"
         )
     timeout = cfg["lock_timeout_minutes"]
     if not isinstance(timeout, int | float) or timeout <= 0:

@@ -1,13 +1,15 @@
 -- parameters none: bound by psycopg in etl.quality.run_checks
 -- Order lines against the order-level fact (all data): every order, line and unit of revenue of
--- warehouse.fact_order_line is in warehouse.fact_order exactly once.
+-- warehouse.fact_order_line is in warehouse.fact_order exactly once. Net revenue is what
+-- fact_order.net_amount holds: sale lines plus return lines (returns are negative); a line that
+-- is neither (a zero-quantity line, kept:zero_quantity) counts for neither.
 -- Returns (subject, expected, actual, passed); expected = the lines, actual = the orders.
 WITH lines AS (
     SELECT
         count(DISTINCT order_id) AS orders,
         count(*) AS n_lines,
         coalesce(sum(amount) FILTER (WHERE is_sale), 0) AS sales,
-        coalesce(sum(amount), 0) AS net
+        coalesce(sum(amount) FILTER (WHERE is_sale OR is_return), 0) AS net
     FROM warehouse.fact_order_line
 ),
 orders AS (

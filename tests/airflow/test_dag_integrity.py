@@ -108,7 +108,8 @@ def test_run_settings(dag) -> None:
 def test_params_and_defaults(dag) -> None:
     params = dag.params
     assert set(params.keys()) == {
-        "as_of", "source", "layout", "methods", "n_clusters", "refit_days"
+        "as_of", "source", "layout", "methods", "n_clusters", "refit_days",
+        "full_quality_checks",
     }  # fmt: skip
     assert params["as_of"] is None
     assert params["source"] == "demo"
@@ -116,6 +117,7 @@ def test_params_and_defaults(dag) -> None:
     assert params["methods"] == list(METHODS)
     assert params["n_clusters"] is None
     assert params["refit_days"] is None
+    assert params["full_quality_checks"] is False
     schema = {k: params.get_param(k).schema for k in params.keys()}
     assert schema["source"]["enum"] == ["demo", "inbox", "database"]
     assert schema["methods"]["items"]["enum"] == list(METHODS)
@@ -200,6 +202,8 @@ def test_bad_alert_settings_are_an_import_error(monkeypatch, env, needle) -> Non
         ({"n_clusters": 21}, False),
         ({"refit_days": 0}, True),
         ({"refit_days": -1}, False),
+        ({"full_quality_checks": True}, True),
+        ({"full_quality_checks": "yes"}, False),
         ({"layout": "Bad Layout!"}, False),
     ],
 )

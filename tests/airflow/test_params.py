@@ -46,6 +46,23 @@ def test_refit_days_reaches_the_clustering_config() -> None:
     assert config_overrides(_validate({}, default_as_of=D).to_dict()) == {}
 
 
+def test_full_quality_checks_reach_the_run_config() -> None:
+    from etl.orchestration.tasks import config_overrides
+    from etl.segment.run_config import resolve
+
+    p = _validate({"full_quality_checks": True}, default_as_of=D)
+    assert p.full_quality_checks is True
+    assert params.RunParams.from_dict(p.to_dict()) == p
+    assert config_overrides(p.to_dict()) == {"quality": "full"}
+    assert resolve(config_overrides(p.to_dict()))["quality"] == "full"
+    off = _validate({"full_quality_checks": False}, default_as_of=D)
+    assert config_overrides(off.to_dict()) == {}  # the run config's setting stands
+    with pytest.raises(SegwiseError, match="full_quality_checks 'yes' is not true or false"):
+        _validate({"full_quality_checks": "yes"}, default_as_of=D)
+    with pytest.raises(ConfigurationError, match="quality = 'sometimes'"):
+        resolve({"quality": "sometimes"})
+
+
 @pytest.mark.parametrize("bad", [True, 1.5, "5", -1, 367])
 def test_refit_days_must_be_a_whole_number_in_range(bad) -> None:
     with pytest.raises(SegwiseError, match="refit_days"):

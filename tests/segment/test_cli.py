@@ -27,6 +27,16 @@ def test_run_then_report(tmp_path, capsys):
         assert "unknown method" in capsys.readouterr().err
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(*) FROM segmentation.runs").fetchone()[0] == 1
+        # the data-quality checks read the loads' build-time checks (the features, from the
+        # customer totals the run stored, are checked against the lines once), unless asked
+        assert "data-quality checks passed (facts_vs_features scanned every order line)" in err
+        full = ["run", "--as-of", "2024-03-31", "--methods", "rfm", "--full-quality-checks"]
+        assert main([*full, "--no-publish", *args]) == 0
+        err = capsys.readouterr().err
+        assert "(facts_vs_features, ledger_vs_facts, lines_vs_orders scanned every order" in err
+        newest = "SELECT params ->> 'quality' FROM segmentation.runs ORDER BY run_id DESC"
+        with psycopg.connect(url) as conn:
+            assert conn.execute(newest).fetchone()[0] == "full"
 
         report = tmp_path / "out" / "report.html"
         assert main(["report", "--out", str(report), *args]) == 0

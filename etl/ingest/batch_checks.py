@@ -1,0 +1,136 @@
+"""A batch's data-quality checks, inside its build transaction (revision 0012_quality_per_batch).
+
+A run's ``ledger_vs_facts`` and ``lines_vs_orders`` depend only on what builds write, and
+``facts_vs_features`` of a run that reads the kept customer totals only on those totals being
+right. Checked here on what the batch wrote (its lines, its orders, the customers it touched),
+they cost what the batch brought; a run then reads the record (``etl.quality_record``) instead
+of scanning every order line. A failed check fails the batch: it is rolled back and the ledger
+says which check failed, so a load never reports success while rows are missing.
+
+Order of calls in a build: ``begin`` (first thing in the transaction), ``check_lines`` (after
+the facts are written, while the staged lines table exists), ``finish`` (after the kept totals
+are refreshed, before the batch is marked succeeded): the record for ``load_batches.quality``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from etl.db import CHECKED_WRITE
+from etl.errors import SegwiseError
+from etl.ingest.batch import Batch
+from etl.ingest.sqlgen import model
+from etl.segment import customer_state
+
+COUNTERS = sql.Identifier("segwise_line_counters")
+TOUCHED = customer_state.TOUCHED
+LEDGER, ORDERS, TOTALS = "ledger_vs_facts", "lines_vs_orders", "customer_totals_vs_lines"
+
+
+class BatchCheckFailed(SegwiseError):
+    """A build-time check failed: the batch is not loaded."""
+
+
+def mark_checked_writer(conn: psycopg.Connection, who: str) -> None:
+    """This transaction's writes to the checked tables are checked (or verified later)."""
+    conn.execute("SELECT set_config(%s, %s, true)", (CHECKED_WRITE, who))
+
+
+def begin(conn: psycopg.Connection, batch: Batch) -> None:
+    """Start of the batch's transaction: say it is a checked writer, and keep this
+    transaction's order-line counts so far (the server's counts include earlier, unflushed
+    transactions of the session: only the difference is the batch's)."""
+    mark_checked_writer(conn, f"build of batch {batch.batch_id}")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(COUNTERS))
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT n_tup_ins, n_tup_upd, n_tup_del "
+            "FROM pg_stat_xact_user_tables WHERE relid = 'warehouse.fact_order_line'::regclass"
+        ).format(COUNTERS)
+    )
+    batch.checks = {}
+
+
+def check_lines(conn: psycopg.Connection, batch: Batch, lines: sql.Identifier) -> None:
+    """After the facts are written: the batch's good lines are all in the warehouse, carry its
+    id as far as it wrote them, and the orders it wrote agree with their lines."""
+    _add(
+        batch,
+        LEDGER,
+        conn.execute(
+            model(
+                "warehouse/check_batch_lines.sql",
+                lines=lines,
+                batch_id=sql.Literal(batch.batch_id),
+                loaded=sql.Literal(batch.rows_loaded),
+                rewritten=sql.Literal(batch.rows_rewritten),
+            )
+        ).fetchall(),
+    )
+    _add(batch, ORDERS, conn.execute(model("warehouse/check_orders.sql", lines=lines)).fetchall())
+
+
+def finish(conn: psycopg.Connection, batch: Batch, *, totals_kept: bool) -> dict[str, Any] | None:
+    """Last step before the batch is marked succeeded: the order-line counts of the whole
+    transaction, and the kept totals of the customers it touched (when it kept them). Raises
+    BatchCheckFailed naming every failed check; returns the record of the passed ones (None
+    when the server keeps no counts, track_counts off: a run then scans instead)."""
+    counting = conn.execute("SELECT current_setting('track_counts')::boolean").fetchone()[0]
+    if counting:
+        _add(
+            batch,
+            LEDGER,
+            conn.execute(
+                model(
+                    "warehouse/check_line_counts.sql",
+                    counters=COUNTERS,
+                    loaded=sql.Literal(batch.rows_loaded),
+                    rewritten=sql.Literal(batch.rows_rewritten),
+                )
+            ).fetchall(),
+        )
+    if totals_kept:
+        # the touched customers' orders (through fact_order's customer index), read one by one
+        orders = customer_state.temp_table(
+            conn,
+            "segwise_checked_orders",
+            sql.SQL("SELECT order_id FROM ({}) AS o").format(customer_state.orders_of_touched()),
+        )
+        _add(
+            batch,
+            TOTALS,
+            conn.execute(
+                model("warehouse/check_customer_totals.sql", orders=orders, touched=TOUCHED)
+            ).fetchall(),
+        )
+    failed = [
+        f"{check}: {r['subject']}: expected {r['expected']}, got {r['actual']}"
+        for check, rows in batch.checks.items()
+        for r in rows
+        if not r["passed"]
+    ]
+    if failed:
+        raise BatchCheckFailed(
+            f"data-quality check failed at build ({'; '.join(failed)}): the warehouse and its "
+            "ledger would disagree, so nothing of the batch was loaded; look for a trigger, rule "
+            "or concurrent writer on the warehouse tables, then load the files again"
+        )
+    if not counting:
+        return None
+    return {
+        "checked_by": "build",
+        "lines": batch.rows_loaded,
+        "checks": {
+            check: [{k: r[k] for k in ("subject", "expected", "actual")} for r in rows]
+            for check, rows in batch.checks.items()
+        },
+    }
+
+
+def _add(batch: Batch, check: str, rows: list[tuple[str, str, str, bool]]) -> None:
+    batch.checks.setdefault(check, []).extend(
+        {"subject": s, "expected": e, "actual": a, "passed": bool(p)} for s, e, a, p in rows
+    )

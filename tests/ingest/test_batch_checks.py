@@ -1,0 +1,202 @@
+"""Build-time data-quality checks (etl.ingest.batch_checks) on real Postgres: a built batch
+records the checks it passed; a batch whose facts would disagree fails at build, rolled back,
+with the failed check in the ledger. The faults are made the way a build can really meet them:
+a trigger on a warehouse table that changes or drops what the build writes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from etl import ingest, migrate
+from etl.ingest import LoadError
+from etl.paths import read_sql
+from etl.segment import pipeline
+from tests.conftest import create_database, drop_database
+from tests.ingest.conftest import batch_row, query, raw_tables, snapshot
+from tests.segment.warehouse_data import SEGWISE_FILES, insert_orders, small_warehouse
+
+BUILD_CHECKS = {"ledger_vs_facts", "lines_vs_orders"}
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    url = create_database("segwise_batch_checks")
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_database(url)
+
+
+def _load(url: str, lines: list[tuple]) -> ingest.LoadResult:
+    """The lines (order_id, line_no, customer_id, ts, product_id, quantity, unit_price) as one
+    segwise-layout batch, through the real loader; raises LoadError when the build fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "order_lines.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(SEGWISE_FILES["order_lines"])
+            for order_id, line_no, cust, ts, product, qty, price in lines:
+                out.writerow([order_id, line_no, cust, ts, product, qty, price, "false", "web", ""])
+        return ingest.load_paths(url, [Path(tmp)], layout="segwise")
+
+
+def _failed(url: str, lines: list[tuple]) -> dict[str, object]:
+    """Load lines whose build must fail: nothing of it in the warehouse; its ledger row."""
+    before = snapshot(url)
+    with pytest.raises(LoadError) as info:
+        _load(url, lines)
+    assert snapshot(url) == before, "a batch that failed its checks changed the warehouse"
+    assert raw_tables(url) == []
+    row = batch_row(url, info.value.result.batch_id)
+    assert row["status"] == "failed" and row["quality"] is None
+    assert "\n" not in row["message"]
+    return row
+
+
+def _triggered(url: str, table: str, body: str) -> None:
+    """A BEFORE ROW trigger on ``table`` running ``body`` (plpgsql) for every written row."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            f"CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS $f$ "  # noqa: S608
+            f"BEGIN {body} END $f$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER test_fault BEFORE INSERT OR UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION test_fault()"
+        )
+
+
+def _checks(url: str, sql_file: str) -> dict[str, tuple[str, str, bool]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(read_sql(sql_file)).fetchall()
+    return {subject: (expected, actual, passed) for subject, expected, actual, passed in rows}
+
+
+def test_a_built_batch_records_the_checks_it_passed(url: str) -> None:
+    result = _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
+    quality = batch_row(url, result.batch_id)["quality"]
+    assert quality["checked_by"] == "build"
+    assert quality["lines"] == result.rows_loaded == 1
+    assert set(quality["checks"]) == BUILD_CHECKS  # no kept totals yet: nothing to check there
+    recorded = {
+        r["subject"]: (r["expected"], r["actual"]) for r in quality["checks"]["lines_vs_orders"]
+    }
+    assert recorded["orders"] == ("1", "1") and recorded["net revenue"] == ("10.0", "10.0")
+    assert query(url, "SELECT count(*) FROM staging.unchecked_writes") == [(0,)]
+
+
+def test_duplicates_rewritten_by_a_later_batch_take_its_id(url: str) -> None:
+    """A later batch that repeats a line unchanged leaves it with its batch; one that changes
+    it rewrites it in place under its own id: the line count grows only by what is new."""
+    first = _load(
+        url,
+        [
+            ("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0),
+            ("A1", 2, "C1", "2024-01-02 10:00", "P2", 1, 3.0),
+            ("B1", 1, "C2", "2024-01-03 10:00", "P1", 1, 5.0),
+        ],
+    )
+    second = _load(
+        url,
+        [
+            ("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 6.0),  # changed: rewritten
+            ("A1", 2, "C1", "2024-01-02 10:00", "P2", 1, 3.0),  # unchanged duplicate
+            ("C1", 1, "C3", "2024-01-04 10:00", "P3", 1, 7.0),  # new
+        ],
+    )
+    assert (second.rows_loaded, second.rows_duplicate) == (1, 2)
+    ledger = {
+        r["subject"]: (r["expected"], r["actual"])
+        for r in batch_row(url, second.batch_id)["quality"]["checks"]["ledger_vs_facts"]
+    }
+    assert ledger["order lines carrying the batch id (inserted + rewritten)"] == ("2", "2")
+    assert ledger["good order lines of the batch in warehouse.fact_order_line"] == ("3", "3")
+    rewritten = "order lines rewritten in warehouse.fact_order_line (reported vs updated)"
+    assert ledger[rewritten] == ("1", "1")
+    assert query(
+        url, "SELECT batch_id, count(*) FROM warehouse.fact_order_line GROUP BY 1 ORDER BY 1"
+    ) == [(first.batch_id, 2), (second.batch_id, 2)]
+    # the record and a full scan tell the same
+    full = _checks(url, "quality/ledger_vs_facts.sql")
+    recorded = _checks(url, "quality/ledger_vs_facts_from_builds.sql")
+    assert full == recorded
+    assert full["order lines loaded (ledger) vs in warehouse.fact_order_line"] == ("4", "4", True)
+    assert all(passed for _, _, passed in _checks(url, "quality/lines_vs_orders.sql").values())
+    assert all(
+        passed for _, _, passed in _checks(url, "quality/lines_vs_orders_from_builds.sql").values()
+    )
+
+
+def test_an_order_row_that_disagrees_with_its_lines_fails_the_build(url: str) -> None:
+    _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
+    # a broken order-fact write: one order's net revenue is off by 1
+    _triggered(
+        url,
+        "warehouse.fact_order",
+        "IF NEW.order_id = 'BAD1' THEN NEW.net_amount := NEW.net_amount + 1; END IF; RETURN NEW;",
+    )
+    row = _failed(
+        url,
+        [
+            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
+            ("BAD1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
+        ],
+    )
+    message = str(row["message"])
+    assert "data-quality check failed at build" in message
+    assert "lines_vs_orders: net revenue: expected 10.0, got 11.0" in message
+    assert "lines_vs_orders: orders whose row differs from their lines: expected 0, got 1" in (
+        message
+    )
+    assert "load the files again" in message
+
+
+def test_a_line_lost_on_its_way_to_the_facts_fails_the_build(url: str) -> None:
+    """The insert reports one line fewer (the loader would have counted it a duplicate): the
+    ledger would say succeeded with a line missing."""
+    _triggered(
+        url,
+        "warehouse.fact_order_line",
+        "IF NEW.order_id = 'LOST1' THEN RETURN NULL; END IF; RETURN NEW;",
+    )
+    row = _failed(
+        url,
+        [
+            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
+            ("LOST1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
+        ],
+    )
+    assert (
+        "ledger_vs_facts: good order lines of the batch in warehouse.fact_order_line: "
+        "expected 2, got 1" in str(row["message"])
+    )
+
+
+def test_kept_totals_that_disagree_with_the_lines_fail_the_build(url: str) -> None:
+    """Once a run stored the customer totals, a build keeps them for the customers its batch
+    touched and checks those against their lines."""
+    small_warehouse(url, customers=30)
+    as_of = dt.date(2024, 6, 30)
+    pipeline.run_all(url, as_of, methods="rfm", trigger="test")  # stores the totals
+    good = insert_orders(url, [("D1", "C001", "2024-06-30 09:00", "P1", 1, 10.0, False)])
+    assert "customer_totals_vs_lines" in batch_row(url, good.batch_id)["quality"]["checks"]
+    _triggered(
+        url,
+        "warehouse.customer_order_totals",
+        "IF NEW.customer_id = 'C002' THEN NEW.gross_revenue := NEW.gross_revenue + 1; END IF; "
+        "RETURN NEW;",
+    )
+    row = _failed(url, [("D2", 1, "C002", "2024-06-30 10:00", "P1", 1, 10.0)])
+    message = str(row["message"])
+    assert "customer_totals_vs_lines: gross revenue" in message
+    assert "customer_totals_vs_lines: customers whose kept totals differ from their lines" in (
+        message
+    )
