@@ -22,7 +22,7 @@ from psycopg import sql
 from etl.db import CHECKED_WRITE
 from etl.errors import SegwiseError
 from etl.ingest.batch import Batch
-from etl.ingest.sqlgen import model
+from etl.paths import model
 from etl.segment import customer_state
 
 COUNTERS = sql.Identifier("segwise_line_counters")
