@@ -22,12 +22,16 @@ from psycopg import sql
 from etl.db import CHECKED_WRITE
 from etl.errors import SegwiseError
 from etl.ingest.batch import Batch
-from etl.paths import model
+from etl.paths import model, read_sql
 from etl.segment import customer_state
 
 COUNTERS = sql.Identifier("segwise_line_counters")
 TOUCHED = customer_state.TOUCHED
 LEDGER, ORDERS, TOTALS = "ledger_vs_facts", "lines_vs_orders", "customer_totals_vs_lines"
+# A batch writing more than this share of the order lines, and at least this many, is checked
+# over the whole tables (below that, the probes take well under a second).
+WHOLE_TABLE_SHARE = 0.25
+WHOLE_TABLE_MIN_LINES = 200_000
 
 
 class BatchCheckFailed(SegwiseError):
@@ -70,7 +74,23 @@ def check_lines(conn: psycopg.Connection, batch: Batch, lines: sql.Identifier) -
             )
         ).fetchall(),
     )
-    _add(batch, ORDERS, conn.execute(model("warehouse/check_orders.sql", lines=lines)).fetchall())
+    _add(batch, ORDERS, conn.execute(_orders_check(conn, batch, lines)).fetchall())
+
+
+def _orders_check(conn: psycopg.Connection, batch: Batch, lines: sql.Identifier) -> sql.Composable:
+    """The batch's orders against their lines (check_orders.sql: one primary-key probe per
+    order), or, for a batch that wrote a large share of all order lines (a first load), the
+    whole-table reconciliation: one scan of each table costs less than millions of probes (a
+    10M-line first load took 415 s with the probes against 351 s without checks)."""
+    known = conn.execute(
+        "SELECT reltuples FROM pg_class WHERE oid = 'warehouse.fact_order_line'::regclass"
+    ).fetchone()[0]
+    written = batch.rows_loaded + batch.rows_rewritten
+    if written >= WHOLE_TABLE_MIN_LINES and (
+        known is None or known <= 0 or written > WHOLE_TABLE_SHARE * known
+    ):
+        return sql.SQL(read_sql("quality/lines_vs_orders.sql"))
+    return model("warehouse/check_orders.sql", lines=lines)
 
 
 def finish(conn: psycopg.Connection, batch: Batch, *, totals_kept: bool) -> dict[str, Any] | None:

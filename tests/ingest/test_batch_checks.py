@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from etl import ingest, migrate
-from etl.ingest import LoadError
+from etl.ingest import LoadError, batch_checks
 from etl.paths import read_sql
 from etl.segment import pipeline
 from tests.conftest import create_database, drop_database
@@ -157,6 +157,31 @@ def test_an_order_row_that_disagrees_with_its_lines_fails_the_build(url: str) ->
         message
     )
     assert "load the files again" in message
+
+
+def test_a_batch_writing_most_lines_is_checked_over_the_whole_tables(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first load (most of the lines) is reconciled by one scan of each table instead of a
+    probe per order; the same fault still fails the build, with the whole tables' figures."""
+    monkeypatch.setattr(batch_checks, "WHOLE_TABLE_MIN_LINES", 0)
+    _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
+    _triggered(
+        url,
+        "warehouse.fact_order",
+        "IF NEW.order_id = 'BAD1' THEN NEW.net_amount := NEW.net_amount + 1; END IF; RETURN NEW;",
+    )
+    row = _failed(
+        url,
+        [
+            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
+            ("BAD1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
+        ],
+    )
+    message = str(row["message"])
+    # the whole tables: A1 (10.0) + OK1 (5.0) + BAD1 (5.0) = 20.0, BAD1's row says 1 more
+    assert "lines_vs_orders: net revenue: expected 20.0, got 21.0" in message
+    assert "orders whose row differs" not in message  # the per-order form did not run
 
 
 def test_a_line_lost_on_its_way_to_the_facts_fails_the_build(url: str) -> None:
