@@ -135,9 +135,10 @@ def test_duplicates_rewritten_by_a_later_batch_take_its_id(url: str) -> None:
     )
 
 
-def test_an_order_row_that_disagrees_with_its_lines_fails_the_build(url: str) -> None:
+def _bad_order_row_message(url: str) -> str:
+    """A first batch, then one whose order BAD1 gets a broken order-fact write (its net revenue
+    off by 1); the failed batch's ledger message."""
     _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
-    # a broken order-fact write: one order's net revenue is off by 1
     _triggered(
         url,
         "warehouse.fact_order",
@@ -150,7 +151,11 @@ def test_an_order_row_that_disagrees_with_its_lines_fails_the_build(url: str) ->
             ("BAD1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
         ],
     )
-    message = str(row["message"])
+    return str(row["message"])
+
+
+def test_an_order_row_that_disagrees_with_its_lines_fails_the_build(url: str) -> None:
+    message = _bad_order_row_message(url)
     assert "data-quality check failed at build" in message
     assert "lines_vs_orders: net revenue: expected 10.0, got 11.0" in message
     assert "lines_vs_orders: orders whose row differs from their lines: expected 0, got 1" in (
@@ -165,20 +170,7 @@ def test_a_batch_writing_most_lines_is_checked_over_the_whole_tables(
     """A first load (most of the lines) is reconciled by one scan of each table instead of a
     probe per order; the same fault still fails the build, with the whole tables' figures."""
     monkeypatch.setattr(batch_checks, "WHOLE_TABLE_MIN_LINES", 0)
-    _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
-    _triggered(
-        url,
-        "warehouse.fact_order",
-        "IF NEW.order_id = 'BAD1' THEN NEW.net_amount := NEW.net_amount + 1; END IF; RETURN NEW;",
-    )
-    row = _failed(
-        url,
-        [
-            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
-            ("BAD1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
-        ],
-    )
-    message = str(row["message"])
+    message = _bad_order_row_message(url)
     # the whole tables: A1 (10.0) + OK1 (5.0) + BAD1 (5.0) = 20.0, BAD1's row says 1 more
     assert "lines_vs_orders: net revenue: expected 20.0, got 21.0" in message
     assert "orders whose row differs" not in message  # the per-order form did not run
