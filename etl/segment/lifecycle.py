@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 
+from etl.db import local_settings
 from etl.errors import ConfigurationError
 from etl.paths import read_sql
 
@@ -74,10 +75,14 @@ def label(
     ).fetchone()[0]
     dates = month_ends(min(first or as_of, as_of), as_of)
     conn.execute("DROP TABLE IF EXISTS pg_temp.segwise_lifecycle")
-    conn.execute(
-        read_sql("segmentation/lifecycle_stages.sql"),
-        {"dates": dates, "as_of": as_of, **{k: int(rules[k]) for k in RULE_KEYS}},
-    )
+    # The (customer, sale day) pairs are grouped by sorting, in the order the window functions
+    # need next: hashed, the planner sized the table for 40,000 groups and filled it with 3.6M
+    # at 10M order lines (about 13 s of the statement).
+    with local_settings(conn, {"enable_hashagg": "off"}):
+        conn.execute(
+            read_sql("segmentation/lifecycle_stages.sql"),
+            {"dates": dates, "as_of": as_of, **{k: int(rules[k]) for k in RULE_KEYS}},
+        )
     conn.execute(
         read_sql("segmentation/segments_lifecycle.sql"),
         {"run_id": run_id, "as_of": as_of, "stages": list(STAGES)},
