@@ -12,6 +12,7 @@ import pytest
 
 from etl import migrate
 from tests.conftest import create_database, drop_database
+from tests.faults.helpers import default_sigint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,4 +48,5 @@ def popen_segwise(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # noqa: PLW1509 - a signal disposition, no locks involved
     )

@@ -4,6 +4,7 @@ process, and waiting (with a deadline, never a timed assertion) for the server t
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,14 @@ def retail_lines(first: int, n: int, price: str = "2.55", stock: str = "85123A")
     )
 
 
+def default_sigint() -> None:
+    """In a started child, before it runs: Ctrl-C (SIGINT) acts as in a terminal. A shell
+    without job control starts background jobs with SIGINT ignored, the child inherits that, and
+    Python leaves an ignored SIGINT ignored, so the interrupt tests hung when the test run itself
+    was started in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_segwise(url: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [str(SEGWISE), *args, "--database-url", url],
@@ -30,6 +39,7 @@ def start_segwise(url: str, *args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=default_sigint,  # noqa: PLW1509 - a signal disposition, no locks involved
     )
 
 
