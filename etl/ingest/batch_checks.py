@@ -113,12 +113,9 @@ def finish(conn: psycopg.Connection, batch: Batch, *, totals_kept: bool) -> dict
             ).fetchall(),
         )
     if totals_kept:
-        # the touched customers' orders (through fact_order's customer index), read one by one
-        orders = customer_state.temp_table(
-            conn,
-            "segwise_checked_orders",
-            sql.SQL("SELECT order_id FROM ({}) AS o").format(customer_state.orders_of_touched()),
-        )
+        # the touched customers' orders, as refresh_for_batch kept them (fact_order is not
+        # written after it), each then read one by one
+        orders = sql.Identifier(customer_state.TOUCHED_ORDERS)
         _add(
             batch,
             TOTALS,

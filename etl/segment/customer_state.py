@@ -42,6 +42,8 @@ ORDER_TOTALS = sql.Identifier("warehouse", "customer_order_totals")
 CATEGORY_TOTALS = sql.Identifier("warehouse", "customer_category_totals")
 CHANNEL_TOTALS = sql.Identifier("warehouse", "customer_channel_totals")
 TOUCHED = sql.Identifier("segwise_touched_customers")
+# every order of the touched customers, kept by refresh_for_batch for the rest of the build
+TOUCHED_ORDERS = "segwise_touched_orders"
 PRODUCTS_BEFORE = sql.Identifier("segwise_product_categories_before")
 # A batch touching more than this share of the customers leaves the totals stale: recomputing
 # that many customers one by one costs more than the next run's one pass over the lines.
@@ -77,7 +79,7 @@ def touched_tables(conn: psycopg.Connection) -> tuple[sql.Composable, sql.Identi
     see how few customers the temporary table holds) and hashed all 10M order lines, once per
     model, for a day's 8,645 customers: 5-8 s a model. Copying the lines once, through the
     line key's index, lets the category and channel models read only those."""
-    orders = temp_table(conn, "segwise_touched_orders", orders_of_touched())
+    orders = temp_table(conn, TOUCHED_ORDERS, orders_of_touched())
     lines = temp_table(
         conn,
         "segwise_touched_lines",

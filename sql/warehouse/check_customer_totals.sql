@@ -6,9 +6,10 @@
 -- customer: customers with a sale, their orders with a sale, gross sales, net revenue.
 -- A latest-date run checks its features against the kept totals instead of every order line;
 -- this keeps the totals honest for the customers each batch changed. <orders>: their orders,
--- found through fact_order's customer index (the build's orders check verified the customer of
--- every order the batch wrote), in a temp table; each one's lines through the lines' primary key
--- (LATERAL: as a join, the planner hashed every order line even for 300 customers).
+-- the temp table customer_state.refresh_for_batch filled through fact_order's customer index
+-- (the build's orders check verified the customer of every order the batch wrote); each one's
+-- lines through the lines' primary key (LATERAL: as a join, the planner hashed every order line
+-- even for 300 customers).
 -- Returns (subject, expected, actual, passed); expected = the lines.
 WITH orders AS (
     SELECT f.*
