@@ -85,6 +85,15 @@ def column(method: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(ALIAS), sql.Identifier(f"segment_{method}"))
 
 
+def cell_keys(methods: Sequence[str], keys: Iterable[str]) -> sql.Composable:
+    """Part ``cell_keys``: every method's segment column and ``keys`` (SQL expressions), to
+    add the members up per combination of segments before the grouping sets add the
+    combinations into each method's groups. The combinations are far fewer than the customers
+    (at 381k customers x 7 channel values, 2.65M rows became about a tenth as many), and every
+    grouping set then sums those instead of the customers' rows."""
+    return sql.SQL(", ").join([*(column(m) for m in methods), *(sql.SQL(k) for k in keys)])
+
+
 def grouping(
     methods: Sequence[str], keys: Iterable[str | sql.Composable] = (), *, whole: bool = True
 ) -> dict[str, sql.Composable]:

@@ -42,7 +42,8 @@ def _statement(conn: psycopg.Connection, run_id: int, _as_of: dt.date) -> sql.Co
         members=members,
         run_id=sql.Literal(run_id),
         size_sets=profile_members.grouping(methods)["sets"],
-        **profile_members.grouping(methods, ("b.dimension", "b.value")),
+        cell_keys=profile_members.cell_keys(methods, ("b.dimension", "b.value")),
+        **profile_members.grouping(methods, ("m.dimension", "m.value")),
     )
 
 

@@ -1,4 +1,4 @@
--- template parts members, method, run_id, segment, sets, size_sets: filled by etl.segment.profiles_demographic.build
+-- template parts cell_keys, members, method, run_id, segment, sets, size_sets: filled by etl.segment.profiles_demographic.build
 -- Demographic profiles of a run: every method's segments crossed with the demographic bands
 -- (age_band, income_band, gender, family_status, dependants, region) that the `demographic`
 -- method stored per customer in customer_segments.scores ('unknown' where data are missing).
@@ -9,19 +9,20 @@
 --   revenue      = net revenue (customer_features.monetary), revenue_share within the segment
 --   gross_margin = sales minus cost over lines with cost data; margin_pct over those sales
 -- Reads <members> (profile_members.sql: one row per customer of the run with a segment column
--- per method and its bands) once: each row's six bands are added into every method's groups by
--- GROUPING SETS (<sets>, one set per method plus the whole population; <method> and <segment>
--- name the set a group belongs to).
+-- per method and its bands) once: each row's six bands are added up per combination of segments
+-- and band (<cell_keys>), and GROUPING SETS (<sets>, one set per method plus the whole
+-- population; <method> and <segment> name the set a group belongs to) add the combinations into
+-- every method's groups.
 INSERT INTO segmentation.demographic_profiles (
     run_id, method, segment, dimension, value, customers, share, index_vs_all, orders,
     revenue, revenue_share, gross_margin, margin_pct, extra
 )
-WITH grouped AS (
+WITH combos AS (
+    -- one row per combination of the run's segments and band: the customers who share every
+    -- method's segment and the band add up here once, so the grouping sets below add far fewer
+    -- rows (the sums are exact, so adding them again gives the same totals)
     SELECT
-        {method} AS method,
-        {segment} AS segment,
-        b.dimension,
-        b.value,
+        {cell_keys},
         count(*) AS customers,
         sum(m.frequency) AS orders,
         sum(m.monetary) AS revenue,
@@ -38,6 +39,21 @@ WITH grouped AS (
             ('dependants', m.dependants),
             ('region', m.region)
     ) AS b (dimension, value)
+    GROUP BY {cell_keys}
+),
+grouped AS (
+    SELECT
+        {method} AS method,
+        {segment} AS segment,
+        m.dimension,
+        m.value,
+        sum(m.customers)::bigint AS customers,
+        sum(m.orders)::bigint AS orders,
+        sum(m.revenue) AS revenue,
+        sum(m.gross_sales) AS gross_sales,
+        sum(m.gross_margin) AS gross_margin,
+        sum(m.costed_sales) AS costed_sales
+    FROM combos AS m
     GROUP BY GROUPING SETS ({sets})
 ),
 cells AS (

@@ -1,4 +1,4 @@
--- template parts actions, dominant_method, dominant_segment, dominant_sets, members, method, rfm_segment, run_id, segment, sets, top_sets: filled by etl.segment.pipeline.build_profiles
+-- template parts actions, cat_keys, dominant_method, dominant_segment, dominant_sets, members, method, rfm_segment, run_id, segment, sets, top_sets: filled by etl.segment.pipeline.build_profiles
 -- One row per method and segment of the run: size, revenue contribution, mean R/F/M, top
 -- categories, predicted customer value (when the clv method ran) and a recommended action
 -- (<actions>: a jsonb of method -> segment -> text, configured per segment; for methods without their own,
@@ -54,11 +54,18 @@ totals AS (
     FROM agg
     GROUP BY method
 ),
-cats AS (
-    SELECT {method} AS method, {segment} AS segment, c.category, sum(c.revenue) AS revenue
+cat_combos AS (
+    -- category revenue per combination of the run's segments (<cat_keys>) first: the grouping
+    -- sets below then add the combinations, far fewer than the customer x category rows
+    SELECT {cat_keys}, sum(c.revenue) AS revenue
     FROM {members} AS m
     JOIN segmentation.customer_category_revenue AS c
         ON c.run_id = {run_id} AND c.customer_id = m.customer_id
+    GROUP BY {cat_keys}
+),
+cats AS (
+    SELECT {method} AS method, {segment} AS segment, m.category, sum(m.revenue) AS revenue
+    FROM cat_combos AS m
     GROUP BY GROUPING SETS ({top_sets})
 ),
 top AS (
