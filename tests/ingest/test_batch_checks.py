@@ -217,3 +217,22 @@ def test_kept_totals_that_disagree_with_the_lines_fail_the_build(url: str) -> No
     assert "customer_totals_vs_lines: customers whose kept totals differ from their lines" in (
         message
     )
+
+
+def test_a_batch_resamples_the_line_statistics_only_when_it_wrote_a_tenth_of_them(
+    url: str,
+) -> None:
+    def lines(order: str, n: int) -> list[tuple]:
+        return [(order, i, "C1", "2024-01-02 10:00", "P1", 1, 2.0) for i in range(1, n + 1)]
+
+    def sampled() -> float:
+        return query(
+            url, "SELECT reltuples FROM pg_class WHERE oid = 'warehouse.fact_order_line'::regclass"
+        )[0][0]
+
+    seen = []
+    for order, n in (("A1", 20), ("A2", 10), ("A3", 1), ("A4", 10)):
+        _load(url, lines(order, n))
+        seen.append(sampled())
+    # 10 lines into 20 (and 10 into 31) re-sample; 1 line into 30 leaves the statistics
+    assert seen[1:] == [30, 30, 41]
