@@ -33,7 +33,7 @@ from etl.quality_record import CHEAP, FULL_SCAN
 from etl.segment import features, lifecycle, runs, time_marts
 from etl.segment import run_config as seg_config
 from etl.segment.frames import copy_frame, read_frame
-from etl.segment.profile_sql import RUN_ROWS
+from etl.segment.profile_sql import NO_JIT
 from etl.segment.rfm import rfm_segments
 from etl.segment.tiers import size_tiers
 
@@ -578,7 +578,7 @@ def build_profiles(url: str, run_id: int) -> int:
             "clv": (cfg.get("clv") or {}).get("actions") or {},
         }
         with _channel_alongside(url, run, aside) as channel_rows:
-            with local_settings(conn, RUN_ROWS):
+            with local_settings(conn, NO_JIT):
                 profiles = conn.execute(_segment_profiles(conn, run_id, actions)).rowcount
             rows = {"segment_profiles": profiles}
             if "demographic" in run["methods"]:
