@@ -59,10 +59,11 @@ COMPARED = {
 }
 
 
-def timed_cli(args: list[str]) -> dict:
-    """One `segwise` command in its own process: wall seconds and peak RSS."""
+def timed_cli(args: list[str], cwd: Path = ROOT) -> dict:
+    """One `segwise` command in its own process (the code of the checkout ``cwd``): wall
+    seconds and peak RSS."""
     proc = subprocess.run(
-        [_python(), "-c", RUN_CLI, *args], capture_output=True, text=True, cwd=ROOT, check=False
+        [_python(), "-c", RUN_CLI, *args], capture_output=True, text=True, cwd=cwd, check=False
     )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-3000:])
@@ -101,12 +102,17 @@ def digests(url: str, run_id: int) -> dict[str, str]:
 
 
 def day_feed(workdir: Path, lines: int) -> Path:
-    out = workdir / f"demo_{lines}_day_{NEXT_DAY}"
+    return day_feed_for(workdir, lines, NEXT_DAY)
+
+
+def day_feed_for(workdir: Path, lines: int, day: dt.date) -> Path:
+    """The demo feed of one day after the history sized for ``lines`` (generated once)."""
+    out = workdir / f"demo_{lines}_day_{day}"
     if not out.exists():
         customers = customers_for_lines(42, lines, START, END)
         subprocess.run(
             [_python(), "-m", "etl.cli", "demo", "generate", "--out", str(out), "--day"]
-            + [NEXT_DAY.isoformat(), "--customers", str(customers)],
+            + [day.isoformat(), "--customers", str(customers)],
             check=True,
             cwd=ROOT,
         )
