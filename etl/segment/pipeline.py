@@ -551,8 +551,9 @@ def build_profiles(url: str, run_id: int) -> int:
 
     The channel profiles, the longest statement, run on a second connection alongside the
     segment and demographic profiles (each backend uses one core): about half the stage's
-    time on two cores. They commit just before the stage does; if the stage then fails, the
-    run fails and its rows go with it (``runs.fail``)."""
+    time on two cores. They commit just before the stage does, and only when the rest of the
+    stage succeeded (a crash between the two commits leaves a run that never succeeded; failing
+    it deletes its rows, ``runs.fail``)."""
     t0 = time.perf_counter()
     with connect(url, autocommit=True) as conn:
         # committed first, so that both connections plan with the run's segments counted
@@ -585,20 +586,21 @@ def build_profiles(url: str, run_id: int) -> int:
                 from etl.segment import profiles_demographic
 
                 rows["demographic_profiles"] = profiles_demographic.build(conn, run_id)
-        if aside:
-            rows["channel_profiles"] = channel_rows()
-        runs.stage_done(
-            conn,
-            run_id,
-            "profiles",
-            seconds=time.perf_counter() - t0,
-            rows=rows,
-        )
-        conn.execute(
-            "UPDATE segmentation.runs SET status = 'succeeded', finished_at = now() "
-            "WHERE run_id = %s",
-            (run_id,),
-        )
+            if aside:
+                rows["channel_profiles"] = channel_rows()
+            runs.stage_done(
+                conn,
+                run_id,
+                "profiles",
+                seconds=time.perf_counter() - t0,
+                rows=rows,
+            )
+            conn.execute(
+                "UPDATE segmentation.runs SET status = 'succeeded', finished_at = now() "
+                "WHERE run_id = %s",
+                (run_id,),
+            )
+        # the side connection has committed; the stage's own commit follows
     return profiles
 
 
@@ -607,9 +609,10 @@ def _channel_alongside(
     url: str, run: Mapping[str, Any], start: bool
 ) -> Iterator[Callable[[], int]]:
     """With ``start``, the run's channel profiles replaced on a second connection in a thread
-    while the block runs; yields a function giving its row count (after the block). The side
-    transaction commits when its statement is done; an error on either side cancels the other
-    side's statement and is raised."""
+    while the block runs; yields a function that waits for it and gives its row count. The side
+    transaction commits only once the block and the side statement have both succeeded (the
+    block ends with everything of the stage but its commit); an error on either side cancels
+    the side statement, rolls the side back and is raised."""
     if not start:
         yield lambda: 0
         return
@@ -620,10 +623,9 @@ def _channel_alongside(
     side = connect(url)
     work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
 
-    def replace() -> int:
-        with side.transaction():
-            side.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
-            return profiles_channel.build(side, run["run_id"])
+    def replace() -> int:  # in the side's open transaction: `with side` commits or rolls back
+        side.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+        return profiles_channel.build(side, run["run_id"])
 
     with side, ThreadPoolExecutor(max_workers=1, thread_name_prefix="profiles") as pool:
         future = pool.submit(replace)

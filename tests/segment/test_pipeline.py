@@ -342,3 +342,57 @@ def test_retention_prunes_customer_rows_of_old_dates_only():
         assert pruned == [(ids[0],)]
     finally:
         drop_database(url)
+
+
+FAILURES = {
+    # the side connection's statement
+    "channel_profiles": "BEFORE INSERT ON segmentation.channel_profiles FOR EACH STATEMENT",
+    # the stage's own statements, while the side one runs
+    "segment_profiles": "BEFORE INSERT ON segmentation.segment_profiles FOR EACH STATEMENT",
+    # the stage's last write, after the side statement is done
+    "succeeded": "BEFORE UPDATE ON segmentation.runs FOR EACH ROW "
+    "WHEN (NEW.status = 'succeeded' AND OLD.status = 'running')",
+}
+
+
+@pytest.mark.parametrize("failing", FAILURES)
+def test_a_failed_profile_stage_leaves_no_profiles_on_either_connection(url, failing):
+    """The channel profiles run on a second connection: a failure there, in the stage's own
+    statements or at its last write fails the stage with none of the three profile tables
+    written for the run; the retried stage writes them all."""
+    run_id = pipeline.start_run(url, dt.date(2024, 2, 10), methods="rfm,channel", trigger="test")
+    pipeline.build_features(url, run_id)
+    for method in ("rfm", "channel"):
+        pipeline.run_method(url, run_id, method)
+    on = FAILURES[failing].split(" ON ")[1].split(" ")[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION public.segwise_test_fail() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'injected profile failure'; END$$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER segwise_test_fail {FAILURES[failing]} "
+            "EXECUTE FUNCTION public.segwise_test_fail()"
+        )
+    try:
+        with pytest.raises(psycopg.Error, match="injected profile failure"):
+            pipeline.build_profiles(url, run_id)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP TRIGGER segwise_test_fail ON {on}")
+            conn.execute("DROP FUNCTION public.segwise_test_fail()")
+    assert _status(url, run_id) == "running"
+    with psycopg.connect(url) as conn:
+        for profiles in ("segment_profiles", "demographic_profiles", "channel_profiles"):
+            written = conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE run_id = %s").format(
+                    sql.Identifier("segmentation", profiles)
+                ),
+                (run_id,),
+            ).fetchone()[0]
+            assert written == 0, f"{profiles} kept rows of a failed profile stage"
+    pipeline.build_profiles(url, run_id)
+    assert _status(url, run_id) == "succeeded"
+    channel_rows = "SELECT count(*) FROM segmentation.channel_profiles WHERE run_id = %s"
+    assert _one(url, channel_rows, run_id) > 0
+    pipeline.fail_run(url, run_id, "cleanup")
