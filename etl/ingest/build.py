@@ -204,18 +204,21 @@ def _typed_source(conn: psycopg.Connection, batch: Batch, name: str) -> None:
     src = batch.mapping.sources[name]
     table = sqlgen.typed_table(name)
 
-    def statement(fast: bool) -> sql.Composed:
-        typed = sqlgen.typed_select(
-            src,
-            sqlgen.raw_table(batch.batch_id, name),
-            batch.codes,
-            f"{name}.",
-            fast=fast,
-            **batch.typing(name),
-        )
-        return sqlgen.model("staging/source_table.sql", table=table, typed=typed)
+    with validate.date_lookups(conn, batch, name) as date_tables:
 
-    validate.typed(conn, batch, statement, name)
+        def statement(fast: bool) -> sql.Composed:
+            typed = sqlgen.typed_select(
+                src,
+                sqlgen.raw_table(batch.batch_id, name),
+                batch.codes,
+                f"{name}.",
+                fast=fast,
+                date_tables=date_tables,
+                **batch.typing(name),
+            )
+            return sqlgen.model("staging/source_table.sql", table=table, typed=typed)
+
+        validate.typed(conn, batch, statement, name)
     conn.execute(sql.SQL("ANALYZE {}").format(table))
     validate.reject_rows(conn, batch, table, name)
 

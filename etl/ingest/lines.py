@@ -77,19 +77,22 @@ def _stage_lines(
     positions = position_column(m) is not None
     plans = {}
 
-    def statement(fast: bool) -> sql.Composed:
-        plans[fast] = lines_sql.order_lines(
-            m,
-            batch.batch_id,
-            batch.codes,
-            table,
-            fast=fast,
-            positions=positions,
-            **batch.typing(source),
-        )
-        return plans[fast].statement
+    with validate.date_lookups(conn, batch, source) as date_tables:
 
-    plan = plans[validate.typed(conn, batch, statement, "order lines")]
+        def statement(fast: bool) -> sql.Composed:
+            plans[fast] = lines_sql.order_lines(
+                m,
+                batch.batch_id,
+                batch.codes,
+                table,
+                fast=fast,
+                positions=positions,
+                date_tables=date_tables,
+                **batch.typing(source),
+            )
+            return plans[fast].statement
+
+        plan = plans[validate.typed(conn, batch, statement, "order lines")]
     if plan.line_numbers == "column":
         dup = batch.codes.add(
             "duplicate_line_in_batch",

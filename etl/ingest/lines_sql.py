@@ -65,11 +65,12 @@ def order_lines(
     typed_dates: frozenset[str] = frozenset(),
     iso_dates: frozenset[str] = frozenset(),
     positions: bool = False,
+    date_tables: dict[str, sql.Identifier] | None = None,
 ) -> LinesPlan:
     """CREATE the batch's canonical order lines (with _reject codes). Rejected lines' raw rows
     are read back from the raw table by their ctid when they are kept: carrying every
     line's whole raw row through the typing cost ~15% of it. ``positions``: the raw table has
-    staged line positions (_pos)."""
+    staged line positions (_pos). ``date_tables``: see sqlgen.typed_select."""
     target = mapping.targets[LINES]
     src = mapping.sources[target.source]
     base_alias = sql.Identifier(alias_for(target.source))
@@ -85,6 +86,7 @@ def order_lines(
         typed_dates=typed_dates,
         iso_dates=iso_dates,
         extra=extra,
+        date_tables=date_tables,
     )
     rules, flags = _return_flags(mapping)
     dims = [

@@ -25,6 +25,7 @@ from etl.ingest.mapping import (
     PRODUCT_FIELDS,
     PRODUCTS,
     WAREHOUSE_LOOKUPS,
+    ColumnSpec,
     Mapping,
     SourceSpec,
     TargetSpec,
@@ -107,6 +108,7 @@ def typed_select(
     typed_dates: frozenset[str] = frozenset(),
     iso_dates: frozenset[str] = frozenset(),
     extra: list[str] | None = None,
+    date_tables: ReadOnly[str, sql.Identifier] | None = None,
 ) -> sql.Composed:
     """SELECT of a source's raw rows typed, with the rejection code of each row (_reject).
     ``fast``: plain casts for numbers, except the ``careful`` columns (staging saw a value in
@@ -119,7 +121,9 @@ def typed_select(
 
     Values arrive trimmed, with blanks as NULL (the readers do that while staging). Other
     date/time columns are parsed once per distinct value and joined back: an order's lines
-    share one timestamp, and a hash join is far cheaper than a regular expression per row."""
+    share one timestamp, and a hash join is far cheaper than a regular expression per row.
+    ``date_tables``: such columns' lookups made beforehand (``date_lookup_tables``), joined
+    instead of computed in the statement."""
     # _ctid: where the raw row is, so a rejected row's raw text is fetched by a TID scan
     inner: list[sql.Composable] = [
         sql.SQL("r._file"),
@@ -133,26 +137,26 @@ def typed_select(
         name = sql.Identifier(col.name)
         rawcol = sql.SQL("r.{}").format(name)
         present = sql.Identifier(f"_p:{col.name}")
-        formats = list(col.formats)
-        if col.name in iso_dates and not any(f.pg_format is None for f in formats):
-            formats.append(coerce.compile_format("iso"))
-        # the column's one format, when every value has it
-        one = next((f for f in col.formats if f.text == (date_formats or {}).get(col.name)), None)
-        if col.type in ("date", "timestamp") and (
-            col.name in typed_dates or (fast and one is not None and one.casts)
-        ):
+        formats = _accepted_formats(col, iso_dates)
+        reading = (
+            _date_reading(col, fast, date_formats, typed_dates, iso_dates)
+            if col.type in ("date", "timestamp")
+            else None
+        )
+        if col.type in ("date", "timestamp") and reading is None:
             value = sql.SQL("({})::{}").format(rawcol, sql.SQL(col.type))
-        elif col.type in ("date", "timestamp"):
+        elif reading is not None:
             alias = sql.Identifier(f"_d{i}")
-            parsed = coerce.typed_value(
-                sql.SQL("d.v"), col.type, [one] if one is not None else formats
+            made = (date_tables or {}).get(col.name)
+            lookup = (
+                made
+                if made is not None
+                else sql.SQL("({})").format(_date_lookup(col, raw, reading))
             )
             lookups.append(
-                sql.SQL(
-                    "LEFT JOIN (SELECT d.v, {parsed} AS p "
-                    "FROM (SELECT DISTINCT {col} AS v FROM {raw}) AS d) AS {alias} "
-                    "ON {alias}.v = {rawcol}"
-                ).format(parsed=parsed, col=name, raw=raw, alias=alias, rawcol=rawcol)
+                sql.SQL("LEFT JOIN {lookup} AS {alias} ON {alias}.v = {rawcol}").format(
+                    lookup=lookup, alias=alias, rawcol=rawcol
+                )
             )
             value: sql.Composable = sql.SQL("{}.p").format(alias)
         else:
@@ -214,6 +218,72 @@ def typed_select(
         lookups=sql.SQL(" ").join(lookups),
         reject=reject,
     )
+
+
+def _accepted_formats(col: ColumnSpec, iso_dates: frozenset[str]) -> list[coerce.DateFormat]:
+    """A date/time column's formats, ISO added where some files gave the column typed."""
+    formats = list(col.formats)
+    if col.name in iso_dates and not any(f.pg_format is None for f in formats):
+        formats.append(coerce.compile_format("iso"))
+    return formats
+
+
+def _date_reading(
+    col: ColumnSpec,
+    fast: bool,
+    date_formats: ReadOnly[str, str] | None,
+    typed_dates: frozenset[str],
+    iso_dates: frozenset[str],
+) -> list[coerce.DateFormat] | None:
+    """How a date/time column is typed: None for a plain cast per line (typed by every file,
+    or on the fast path when its one format is one a cast reads), else the formats its
+    distinct values are parsed with (its one format, when every value has it)."""
+    one = next((f for f in col.formats if f.text == (date_formats or {}).get(col.name)), None)
+    if col.name in typed_dates or (fast and one is not None and one.casts):
+        return None
+    return [one] if one is not None else _accepted_formats(col, iso_dates)
+
+
+def _date_lookup(
+    col: ColumnSpec, raw: sql.Composable, formats: list[coerce.DateFormat]
+) -> sql.Composed:
+    """SELECT v, p: a date/time column's distinct raw values, each parsed once."""
+    return sql.SQL(
+        "SELECT d.v, {parsed} AS p FROM (SELECT DISTINCT {col} AS v FROM {raw}) AS d"
+    ).format(
+        parsed=coerce.typed_value(sql.SQL("d.v"), col.type, formats),
+        col=sql.Identifier(col.name),
+        raw=raw,
+    )
+
+
+def date_lookup_tables(
+    src: SourceSpec,
+    batch_id: int,
+    *,
+    date_formats: ReadOnly[str, str] | None = None,
+    typed_dates: frozenset[str] = frozenset(),
+    iso_dates: frozenset[str] = frozenset(),
+    **_typing: object,
+) -> dict[str, tuple[sql.Identifier, sql.Composed]]:
+    """The source's date/time columns that the fast path parses through a lookup: column ->
+    (an UNLOGGED table, the CREATE TABLE AS that fills it). Made before the typing statement,
+    which then joins a plain table: the parser catches errors (a subtransaction), which no
+    parallel worker may run, so a lookup inside the statement would keep all of it in one
+    process. The careful path reads these columns the same way (same formats)."""
+    raw = raw_table(batch_id, src.name)
+    out: dict[str, tuple[sql.Identifier, sql.Composed]] = {}
+    for i, col in enumerate(src.columns.values()):
+        if col.type not in ("date", "timestamp"):
+            continue
+        reading = _date_reading(col, True, date_formats, typed_dates, iso_dates)
+        if reading is not None:
+            table = sql.Identifier("staging", f"dates_{batch_id}_{src.name}_{i}")
+            create = sql.SQL("CREATE UNLOGGED TABLE {} AS {}").format(
+                table, _date_lookup(col, raw, reading)
+            )
+            out[col.name] = (table, create)
+    return out
 
 
 def cast(expr: sql.Composable, type_: str) -> sql.Composable:

@@ -4,12 +4,13 @@ rejected rows stored with their raw rows, malformed rows, and the rejection limi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
 
-from etl.ingest import ledger, sqlgen
+from etl.ingest import ledger, sqlgen, tuning
 from etl.ingest.batch import Batch
 from etl.ingest.ledger import LoadError
 from etl.ingest.mapping import LINES
@@ -25,16 +26,38 @@ def typed(
     conn: psycopg.Connection, batch: Batch, statement: Callable[[bool], sql.Composed], label: str
 ) -> bool:
     """Run a typing statement on the fast path (plain casts); if any value needs judging, roll
-    back to a savepoint and run the careful path. Returns True when the fast path did it."""
-    try:
-        with conn.transaction():
-            conn.execute(statement(True))
-        return True
-    except psycopg.DataError as exc:
-        log.info("%s: %s: using the careful typing path", label, exc.diag.message_primary)
-        batch.count(f"typing:careful_path:{label}", 1)
-        conn.execute(statement(False))
-        return False
+    back to a savepoint and run the careful path. Returns True when the fast path did it. Either
+    may parse in a parallel worker (tuning.PARALLEL_TYPING); the careful path's date parser,
+    which catches errors, keeps a statement using it in one process."""
+    with tuning.parallel_typing(conn):
+        try:
+            with conn.transaction():
+                conn.execute(statement(True))
+            return True
+        except psycopg.DataError as exc:
+            log.info("%s: %s: using the careful typing path", label, exc.diag.message_primary)
+            batch.count(f"typing:careful_path:{label}", 1)
+            conn.execute(statement(False))
+            return False
+
+
+@contextmanager
+def date_lookups(
+    conn: psycopg.Connection, batch: Batch, source: str
+) -> Iterator[dict[str, sql.Identifier]]:
+    """The source's date/time columns that are parsed once per distinct value, parsed into
+    tables before its typing statement (sqlgen.date_lookup_tables), so that the statement
+    may run in parallel workers; yields column -> table for ``typed_select(date_tables=)``.
+    The tables are made inside the build's transaction and dropped after the typing."""
+    made = sqlgen.date_lookup_tables(
+        batch.mapping.sources[source], batch.batch_id, **batch.typing(source)
+    )
+    for table, create in made.values():
+        conn.execute(create)
+        conn.execute(sql.SQL("ANALYZE {}").format(table))
+    yield {column: table for column, (table, _) in made.items()}
+    for table, _ in made.values():
+        conn.execute(sql.SQL("DROP TABLE {}").format(table))
 
 
 def keep_rejected(

@@ -76,9 +76,14 @@ def _stage(url: str, run_id: int, stage: str) -> Iterator[tuple[psycopg.Connecti
         runs.stage_begin(beat, run_id, stage)
     with transaction(url) as conn:
         run = runs.get_run(conn, run_id)
-        work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
-        conn.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+        _set_work_mem(conn, run)
         yield conn, run
+
+
+def _set_work_mem(conn: psycopg.Connection, run: Mapping[str, Any]) -> None:
+    """The run's work_mem (its ``work_mem`` parameter), for the rest of the transaction."""
+    work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
+    conn.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
 
 
 # --------------------------------------------------------------------------------- start_run
@@ -621,10 +626,9 @@ def _channel_alongside(
     from etl.segment import profiles_channel
 
     side = connect(url)
-    work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
 
     def replace() -> int:  # in the side's open transaction: `with side` commits or rolls back
-        side.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+        _set_work_mem(side, run)
         return profiles_channel.build(side, run["run_id"])
 
     with side, ThreadPoolExecutor(max_workers=1, thread_name_prefix="profiles") as pool:
@@ -684,8 +688,7 @@ def publish(url: str, run_id: int) -> None:
         run = runs.get_run(conn, run_id, for_update=True)
         as_of = run["as_of_date"]
         runs.lock_date(conn, as_of)
-        work_mem = run["params"].get("work_mem", seg_config.DEFAULTS["work_mem"])
-        conn.execute("SELECT set_config('work_mem', %s, true)", (work_mem,))
+        _set_work_mem(conn, run)
         if run["status"] != "succeeded":
             raise SegwiseError(
                 f"run {run_id} is {run['status']}: only a succeeded run (all stages done) can "

@@ -4,13 +4,23 @@
 -- fact_order.net_amount holds: sale lines plus return lines (returns are negative); a line that
 -- is neither (a zero-quantity line, kept:zero_quantity) counts for neither.
 -- Returns (subject, expected, actual, passed); expected = the lines, actual = the orders.
-WITH lines AS (
+WITH per_order AS (
+    -- grouped by order first: a hash aggregate that parallel workers share (a count(DISTINCT)
+    -- sorts every line in one process)
     SELECT
-        count(DISTINCT order_id) AS orders,
         count(*) AS n_lines,
-        coalesce(sum(amount) FILTER (WHERE is_sale), 0) AS sales,
-        coalesce(sum(amount) FILTER (WHERE is_sale OR is_return), 0) AS net
+        sum(amount) FILTER (WHERE is_sale) AS sales,
+        sum(amount) FILTER (WHERE is_sale OR is_return) AS net
     FROM warehouse.fact_order_line
+    GROUP BY order_id
+),
+lines AS (
+    SELECT
+        count(*) AS orders,
+        coalesce(sum(n_lines), 0) AS n_lines,
+        coalesce(sum(sales), 0) AS sales,
+        coalesce(sum(net), 0) AS net
+    FROM per_order
 ),
 orders AS (
     SELECT

@@ -7,8 +7,9 @@
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT {outer}, {reject} AS _reject
 FROM (
-    SELECT {inner}
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT {inner}, staging.layer_fence() AS _layer
     FROM {raw} AS r
     {lookups}
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t

@@ -22,10 +22,11 @@ CREATE TEMP TABLE "segwise_typed_gross_price" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."product_code" AS "product_code", t."_p:product_code", t."fiscal_year" AS "fiscal_year", t."_p:fiscal_year", CASE WHEN abs(t."gross_price") < 1e15 THEN t."gross_price" END AS "gross_price", t."_p:gross_price", CASE WHEN NOT t."_p:product_code" THEN 1 WHEN NOT t."_p:fiscal_year" THEN 2 WHEN t."_p:fiscal_year" AND t."fiscal_year" IS NULL AND t."_n:fiscal_year" = trunc(t."_n:fiscal_year") THEN 3 WHEN t."_p:fiscal_year" AND t."fiscal_year" IS NULL THEN 4 WHEN NOT t."_p:gross_price" THEN 5 WHEN t."_p:gross_price" AND CASE WHEN abs(t."gross_price") < 1e15 THEN t."gross_price" END IS NULL THEN 6 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", staging.parse_integer(r."fiscal_year") AS "fiscal_year", (r."fiscal_year" IS NOT NULL) AS "_p:fiscal_year", staging.parse_number(r."fiscal_year") AS "_n:fiscal_year", staging.parse_number(r."gross_price") AS "gross_price", (r."gross_price" IS NOT NULL) AS "_p:gross_price"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", staging.parse_integer(r."fiscal_year") AS "fiscal_year", (r."fiscal_year" IS NOT NULL) AS "_p:fiscal_year", staging.parse_number(r."fiscal_year") AS "_n:fiscal_year", staging.parse_number(r."gross_price") AS "gross_price", (r."gross_price" IS NOT NULL) AS "_p:gross_price", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_gross_price" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source pre_discount: typed (staging/source_table.sql)
@@ -41,10 +42,11 @@ CREATE TEMP TABLE "segwise_typed_pre_discount" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."customer_code" AS "customer_code", t."_p:customer_code", t."fiscal_year" AS "fiscal_year", t."_p:fiscal_year", CASE WHEN abs(t."pre_invoice_discount_pct") < 1e15 THEN t."pre_invoice_discount_pct" END AS "pre_invoice_discount_pct", t."_p:pre_invoice_discount_pct", CASE WHEN NOT t."_p:customer_code" THEN 7 WHEN NOT t."_p:fiscal_year" THEN 8 WHEN t."_p:fiscal_year" AND t."fiscal_year" IS NULL AND t."_n:fiscal_year" = trunc(t."_n:fiscal_year") THEN 9 WHEN t."_p:fiscal_year" AND t."fiscal_year" IS NULL THEN 10 WHEN NOT t."_p:pre_invoice_discount_pct" THEN 11 WHEN t."_p:pre_invoice_discount_pct" AND CASE WHEN abs(t."pre_invoice_discount_pct") < 1e15 THEN t."pre_invoice_discount_pct" END IS NULL THEN 12 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."customer_code") AS "customer_code", (r."customer_code" IS NOT NULL) AS "_p:customer_code", staging.parse_integer(r."fiscal_year") AS "fiscal_year", (r."fiscal_year" IS NOT NULL) AS "_p:fiscal_year", staging.parse_number(r."fiscal_year") AS "_n:fiscal_year", staging.parse_number(r."pre_invoice_discount_pct") AS "pre_invoice_discount_pct", (r."pre_invoice_discount_pct" IS NOT NULL) AS "_p:pre_invoice_discount_pct"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."customer_code") AS "customer_code", (r."customer_code" IS NOT NULL) AS "_p:customer_code", staging.parse_integer(r."fiscal_year") AS "fiscal_year", (r."fiscal_year" IS NOT NULL) AS "_p:fiscal_year", staging.parse_number(r."fiscal_year") AS "_n:fiscal_year", staging.parse_number(r."pre_invoice_discount_pct") AS "pre_invoice_discount_pct", (r."pre_invoice_discount_pct" IS NOT NULL) AS "_p:pre_invoice_discount_pct", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_pre_discount" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source manufacturing_cost: typed (staging/source_table.sql)
@@ -60,10 +62,11 @@ CREATE TEMP TABLE "segwise_typed_manufacturing_cost" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."product_code" AS "product_code", t."_p:product_code", t."cost_year" AS "cost_year", t."_p:cost_year", CASE WHEN abs(t."manufacturing_cost") < 1e15 THEN t."manufacturing_cost" END AS "manufacturing_cost", t."_p:manufacturing_cost", CASE WHEN NOT t."_p:product_code" THEN 13 WHEN NOT t."_p:cost_year" THEN 14 WHEN t."_p:cost_year" AND t."cost_year" IS NULL AND t."_n:cost_year" = trunc(t."_n:cost_year") THEN 15 WHEN t."_p:cost_year" AND t."cost_year" IS NULL THEN 16 WHEN NOT t."_p:manufacturing_cost" THEN 17 WHEN t."_p:manufacturing_cost" AND CASE WHEN abs(t."manufacturing_cost") < 1e15 THEN t."manufacturing_cost" END IS NULL THEN 18 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", staging.parse_integer(r."cost_year") AS "cost_year", (r."cost_year" IS NOT NULL) AS "_p:cost_year", staging.parse_number(r."cost_year") AS "_n:cost_year", staging.parse_number(r."manufacturing_cost") AS "manufacturing_cost", (r."manufacturing_cost" IS NOT NULL) AS "_p:manufacturing_cost"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", staging.parse_integer(r."cost_year") AS "cost_year", (r."cost_year" IS NOT NULL) AS "_p:cost_year", staging.parse_number(r."cost_year") AS "_n:cost_year", staging.parse_number(r."manufacturing_cost") AS "manufacturing_cost", (r."manufacturing_cost" IS NOT NULL) AS "_p:manufacturing_cost", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_manufacturing_cost" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source customers: typed (staging/source_table.sql)
@@ -79,10 +82,11 @@ CREATE TEMP TABLE "segwise_typed_customers" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."customer_code" AS "customer_code", t."_p:customer_code", t."customer" AS "customer", t."_p:customer", t."platform" AS "platform", t."_p:platform", t."channel" AS "channel", t."_p:channel", t."market" AS "market", t."_p:market", t."sub_zone" AS "sub_zone", t."_p:sub_zone", t."region" AS "region", t."_p:region", CASE WHEN NOT t."_p:customer_code" THEN 19 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."customer_code") AS "customer_code", (r."customer_code" IS NOT NULL) AS "_p:customer_code", r."customer" AS "customer", (r."customer" IS NOT NULL) AS "_p:customer", r."platform" AS "platform", (r."platform" IS NOT NULL) AS "_p:platform", r."channel" AS "channel", (r."channel" IS NOT NULL) AS "_p:channel", r."market" AS "market", (r."market" IS NOT NULL) AS "_p:market", r."sub_zone" AS "sub_zone", (r."sub_zone" IS NOT NULL) AS "_p:sub_zone", r."region" AS "region", (r."region" IS NOT NULL) AS "_p:region"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."customer_code") AS "customer_code", (r."customer_code" IS NOT NULL) AS "_p:customer_code", r."customer" AS "customer", (r."customer" IS NOT NULL) AS "_p:customer", r."platform" AS "platform", (r."platform" IS NOT NULL) AS "_p:platform", r."channel" AS "channel", (r."channel" IS NOT NULL) AS "_p:channel", r."market" AS "market", (r."market" IS NOT NULL) AS "_p:market", r."sub_zone" AS "sub_zone", (r."sub_zone" IS NOT NULL) AS "_p:sub_zone", r."region" AS "region", (r."region" IS NOT NULL) AS "_p:region", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_customers" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source products: typed (staging/source_table.sql)
@@ -98,10 +102,11 @@ CREATE TEMP TABLE "segwise_typed_products" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."product_code" AS "product_code", t."_p:product_code", t."division" AS "division", t."_p:division", t."segment" AS "segment", t."_p:segment", t."category" AS "category", t."_p:category", t."product" AS "product", t."_p:product", t."variant" AS "variant", t."_p:variant", CASE WHEN NOT t."_p:product_code" THEN 20 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", r."division" AS "division", (r."division" IS NOT NULL) AS "_p:division", r."segment" AS "segment", (r."segment" IS NOT NULL) AS "_p:segment", r."category" AS "category", (r."category" IS NOT NULL) AS "_p:category", r."product" AS "product", (r."product" IS NOT NULL) AS "_p:product", r."variant" AS "variant", (r."variant" IS NOT NULL) AS "_p:variant"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", r."division" AS "division", (r."division" IS NOT NULL) AS "_p:division", r."segment" AS "segment", (r."segment" IS NOT NULL) AS "_p:segment", r."category" AS "category", (r."category" IS NOT NULL) AS "_p:category", r."product" AS "product", (r."product" IS NOT NULL) AS "_p:product", r."variant" AS "variant", (r."variant" IS NOT NULL) AS "_p:variant", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_products" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- customers: from source customers (warehouse/dim_upsert.sql)
@@ -168,7 +173,8 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 --   y: returns made negative, gross/discount/amount defaults, the first failed check (code).
 --   final: line numbers (the mapping's, the staged position within the order, or counted
 --      here) and the rejection code (rejected_rows.sql fetches a rejected line's raw row).
--- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
+-- staging.layer_fence() keeps each layer (x, y) a subquery of its own, so its fields are computed
+-- once, not once per reference, and a large batch may be typed in parallel workers.
 CREATE UNLOGGED TABLE "staging"."lines_1" AS
 SELECT y._file,
        y._line,
@@ -213,7 +219,8 @@ FROM (
            CASE WHEN coalesce(x."r:negative_quantity", false) THEN (-(abs(x.quantity) * x.unit_price) + abs(x.discount_amount)) ELSE ((x.quantity * x.unit_price) - x.discount_amount) END AS amount,
            CASE WHEN coalesce(x."r:negative_quantity", false) THEN -abs(x.cost_amount) ELSE x.cost_amount END AS cost_amount,
            x.line_no AS _line_no,
-           x."r:negative_quantity", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 30 WHEN x.order_ts IS NULL THEN 31 WHEN x.quantity IS NULL THEN 32 WHEN x.unit_price IS NULL THEN 33 WHEN x.unit_price <= 0 THEN 34 WHEN x.discount_amount IS NULL THEN 35 END AS _pre_reject
+           x."r:negative_quantity", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 30 WHEN x.order_ts IS NULL THEN 31 WHEN x.quantity IS NULL THEN 32 WHEN x.unit_price IS NULL THEN 33 WHEN x.unit_price <= 0 THEN 34 WHEN x.discount_amount IS NULL THEN 35 END AS _pre_reject,
+           staging.layer_fence() AS _layer
     FROM (
         SELECT "sales"._file, "sales"._line, "sales"._ctid,
                "sales"._reject AS _source_reject,
@@ -234,7 +241,8 @@ FROM (
                ("customers"."market")::text AS "country",
                ("customers"."region")::text AS "region",
                NULL::text AS "store_id",
-               coalesce(("sales"."sold_quantity")::numeric < 0, false) AS "r:negative_quantity"
+               coalesce(("sales"."sold_quantity")::numeric < 0, false) AS "r:negative_quantity",
+               staging.layer_fence() AS _layer
         FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
@@ -244,19 +252,18 @@ FROM (
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."date" AS "date", t."_p:date", t."product_code" AS "product_code", t."_p:product_code", t."customer_code" AS "customer_code", t."_p:customer_code", CASE WHEN abs(t."sold_quantity") < 1e15 THEN t."sold_quantity" END AS "sold_quantity", t."_p:sold_quantity", t."fiscal_year" AS "fiscal_year", t."_p:fiscal_year", CASE WHEN NOT t."_p:date" THEN 21 WHEN t."_p:date" AND t."date" IS NULL THEN 22 WHEN NOT t."_p:product_code" THEN 23 WHEN NOT t."_p:customer_code" THEN 24 WHEN NOT t."_p:sold_quantity" THEN 25 WHEN t."_p:sold_quantity" AND CASE WHEN abs(t."sold_quantity") < 1e15 THEN t."sold_quantity" END IS NULL THEN 26 WHEN NOT t."_p:fiscal_year" THEN 27 WHEN t."_p:fiscal_year" AND t."fiscal_year" IS NULL AND t."_n:fiscal_year" = trunc(t."_n:fiscal_year") THEN 28 WHEN t."_p:fiscal_year" AND t."fiscal_year" IS NULL THEN 29 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, "_d0".p AS "date", (r."date" IS NOT NULL) AS "_p:date", staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", staging.parse_id(r."customer_code") AS "customer_code", (r."customer_code" IS NOT NULL) AS "_p:customer_code", staging.parse_number(r."sold_quantity") AS "sold_quantity", (r."sold_quantity" IS NOT NULL) AS "_p:sold_quantity", staging.parse_integer(r."fiscal_year") AS "fiscal_year", (r."fiscal_year" IS NOT NULL) AS "_p:fiscal_year", staging.parse_number(r."fiscal_year") AS "_n:fiscal_year"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, "_d0".p AS "date", (r."date" IS NOT NULL) AS "_p:date", staging.parse_id(r."product_code") AS "product_code", (r."product_code" IS NOT NULL) AS "_p:product_code", staging.parse_id(r."customer_code") AS "customer_code", (r."customer_code" IS NOT NULL) AS "_p:customer_code", staging.parse_number(r."sold_quantity") AS "sold_quantity", (r."sold_quantity" IS NOT NULL) AS "_p:sold_quantity", staging.parse_integer(r."fiscal_year") AS "fiscal_year", (r."fiscal_year" IS NOT NULL) AS "_p:fiscal_year", staging.parse_number(r."fiscal_year") AS "_n:fiscal_year", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_sales" AS r
     LEFT JOIN (SELECT d.v, (CASE WHEN d.v ~  E'^\\s*\\d{4}\\-(?:0?[1-9]|1[0-2])\\-(?:0?[1-9]|1\\d|2[0-8])\\s*$' THEN (to_timestamp(d.v, 'YYYY-MM-DD') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*\\d{4}\\-(?:0?[1-9]|1[0-2])\\-(?:0?[1-9]|[12]\\d|3[01])\\s*$' THEN staging.try_timestamp(d.v, 'YYYY-MM-DD') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1\\d|2[0-8])\\-(?:0?[1-9]|1[0-2])\\-\\d{4}\\s*$' THEN (to_timestamp(d.v, 'DD-MM-YYYY') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|[12]\\d|3[01])\\-(?:0?[1-9]|1[0-2])\\-\\d{4}\\s*$' THEN staging.try_timestamp(d.v, 'DD-MM-YYYY') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1\\d|2[0-8])/\\d{4}\\s*$' THEN (to_timestamp(d.v, 'MM/DD/YYYY') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])/\\d{4}\\s*$' THEN staging.try_timestamp(d.v, 'MM/DD/YYYY') END)::date AS p FROM (SELECT DISTINCT "date" AS v FROM "staging"."raw_1_sales") AS d) AS "_d0" ON "_d0".v = r."date"
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t
 ) AS "sales"
         LEFT JOIN (SELECT DISTINCT ON (("product_code")::text, ("fiscal_year")::text) * FROM "segwise_typed_gross_price" WHERE _reject IS NULL ORDER BY ("product_code")::text, ("fiscal_year")::text, _file DESC, _line DESC) AS "gross_price" ON ("sales"."product_code")::text = "gross_price"."product_code"::text AND ("sales"."fiscal_year")::text = "gross_price"."fiscal_year"::text
         LEFT JOIN (SELECT DISTINCT ON (("customer_code")::text, ("fiscal_year")::text) * FROM "segwise_typed_pre_discount" WHERE _reject IS NULL ORDER BY ("customer_code")::text, ("fiscal_year")::text, _file DESC, _line DESC) AS "pre_discount" ON ("sales"."customer_code")::text = "pre_discount"."customer_code"::text AND ("sales"."fiscal_year")::text = "pre_discount"."fiscal_year"::text
         LEFT JOIN (SELECT DISTINCT ON (("product_code")::text, ("cost_year")::text) * FROM "segwise_typed_manufacturing_cost" WHERE _reject IS NULL ORDER BY ("product_code")::text, ("cost_year")::text, _file DESC, _line DESC) AS "manufacturing_cost" ON ("sales"."product_code")::text = "manufacturing_cost"."product_code"::text AND ("sales"."fiscal_year")::text = "manufacturing_cost"."cost_year"::text
         LEFT JOIN (SELECT DISTINCT ON (("customer_code")::text) * FROM "segwise_typed_customers" WHERE _reject IS NULL ORDER BY ("customer_code")::text, _file DESC, _line DESC) AS "customers" ON ("sales"."customer_code")::text = "customers"."customer_code"::text
-        OFFSET 0
     ) AS x
-    OFFSET 0
 ) AS y;
 
 -- rejection codes (_reject) used above:

@@ -17,7 +17,8 @@
 --   y: returns made negative, gross/discount/amount defaults, the first failed check (code).
 --   final: line numbers (the mapping's, the staged position within the order, or counted
 --      here) and the rejection code (rejected_rows.sql fetches a rejected line's raw row).
--- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
+-- staging.layer_fence() keeps each layer (x, y) a subquery of its own, so its fields are computed
+-- once, not once per reference, and a large batch may be typed in parallel workers.
 CREATE UNLOGGED TABLE "staging"."lines_1" AS
 SELECT y._file,
        y._line,
@@ -68,7 +69,8 @@ FROM (
            x."r:negative_quantity",
            x."c:city",
            x."p:product_name",
-           x."p:category_l1", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 6 WHEN x.order_ts IS NULL THEN 7 WHEN x.quantity IS NULL THEN 8 WHEN x.unit_price IS NULL THEN 9 WHEN x.unit_price <= 0 THEN 10 WHEN x.line_no IS NULL THEN 11 END AS _pre_reject
+           x."p:category_l1", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 6 WHEN x.order_ts IS NULL THEN 7 WHEN x.quantity IS NULL THEN 8 WHEN x.unit_price IS NULL THEN 9 WHEN x.unit_price <= 0 THEN 10 WHEN x.line_no IS NULL THEN 11 END AS _pre_reject,
+           staging.layer_fence() AS _layer
     FROM (
         SELECT "orders"._file, "orders"._line, "orders"._ctid,
                "orders"._reject AS _source_reject,
@@ -92,7 +94,8 @@ FROM (
                coalesce(('1'::numeric)::numeric < 0, false) AS "r:negative_quantity",
                ("orders"."city")::text AS "c:city",
                ("orders"."cuisine_parent")::text AS "p:product_name",
-               ("orders"."cuisine_parent")::text AS "p:category_l1"
+               ("orders"."cuisine_parent")::text AS "p:category_l1",
+               staging.layer_fence() AS _layer
         FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
@@ -102,16 +105,15 @@ FROM (
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."order_id" AS "order_id", t."_p:order_id", t."user_id" AS "user_id", t."_p:user_id", t."order_timestamp" AS "order_timestamp", t."_p:order_timestamp", t."city" AS "city", t."_p:city", t."cuisine_parent" AS "cuisine_parent", t."_p:cuisine_parent", CASE WHEN abs(t."basket") < 1e15 THEN t."basket" END AS "basket", t."_p:basket", t."shop_id" AS "shop_id", t."_p:shop_id", CASE WHEN NOT t."_p:order_id" THEN 1 WHEN NOT t."_p:order_timestamp" THEN 2 WHEN t."_p:order_timestamp" AND t."order_timestamp" IS NULL THEN 3 WHEN NOT t."_p:basket" THEN 4 WHEN t."_p:basket" AND CASE WHEN abs(t."basket") < 1e15 THEN t."basket" END IS NULL THEN 5 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, r."order_id" AS "order_id", (r."order_id" IS NOT NULL) AS "_p:order_id", staging.parse_id(r."user_id") AS "user_id", (r."user_id" IS NOT NULL) AS "_p:user_id", "_d2".p AS "order_timestamp", (r."order_timestamp" IS NOT NULL) AS "_p:order_timestamp", r."city" AS "city", (r."city" IS NOT NULL) AS "_p:city", r."cuisine_parent" AS "cuisine_parent", (r."cuisine_parent" IS NOT NULL) AS "_p:cuisine_parent", staging.parse_number(r."basket") AS "basket", (r."basket" IS NOT NULL) AS "_p:basket", r."shop_id" AS "shop_id", (r."shop_id" IS NOT NULL) AS "_p:shop_id"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, r."order_id" AS "order_id", (r."order_id" IS NOT NULL) AS "_p:order_id", staging.parse_id(r."user_id") AS "user_id", (r."user_id" IS NOT NULL) AS "_p:user_id", "_d2".p AS "order_timestamp", (r."order_timestamp" IS NOT NULL) AS "_p:order_timestamp", r."city" AS "city", (r."city" IS NOT NULL) AS "_p:city", r."cuisine_parent" AS "cuisine_parent", (r."cuisine_parent" IS NOT NULL) AS "_p:cuisine_parent", staging.parse_number(r."basket") AS "basket", (r."basket" IS NOT NULL) AS "_p:basket", r."shop_id" AS "shop_id", (r."shop_id" IS NOT NULL) AS "_p:shop_id", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_orders" AS r
     LEFT JOIN (SELECT d.v, CASE WHEN d.v ~  E'^\\s*\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\\d|2[0-8])(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,6})?)?)?(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))?\\s*$' THEN CASE WHEN d.v ~  E'(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))\\s*$' THEN (d.v::timestamptz AT TIME ZONE 'UTC') ELSE d.v::timestamp END WHEN d.v ~  E'^\\s*\\d{4}-(?:0[1-9]|1[0-2])-(?:29|30|31)(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,6})?)?)?(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))?\\s*$' THEN staging.try_timestamp(d.v, 'iso') WHEN d.v ~  E'^\\s*\\d{4}\\-(?:0?[1-9]|1[0-2])\\-(?:0?[1-9]|1\\d|2[0-8])\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\s*$' THEN (to_timestamp(d.v, 'YYYY-MM-DD HH24:MI:SS') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*\\d{4}\\-(?:0?[1-9]|1[0-2])\\-(?:0?[1-9]|[12]\\d|3[01])\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\s*$' THEN staging.try_timestamp(d.v, 'YYYY-MM-DD HH24:MI:SS') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1\\d|2[0-8])/(?:0?[1-9]|1[0-2])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d\\s*$' THEN (to_timestamp(d.v, 'DD/MM/YYYY HH24:MI') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|[12]\\d|3[01])/(?:0?[1-9]|1[0-2])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d\\s*$' THEN staging.try_timestamp(d.v, 'DD/MM/YYYY HH24:MI') END AS p FROM (SELECT DISTINCT "order_timestamp" AS v FROM "staging"."raw_1_orders") AS d) AS "_d2" ON "_d2".v = r."order_timestamp"
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t
 ) AS "orders"
         
-        OFFSET 0
     ) AS x
-    OFFSET 0
 ) AS y;
 
 -- customers: rows from the order lines

@@ -22,10 +22,11 @@ CREATE TEMP TABLE "segwise_typed_orders" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."order_id" AS "order_id", t."_p:order_id", t."user_id" AS "user_id", t."_p:user_id", t."eval_set" AS "eval_set", t."_p:eval_set", t."order_number" AS "order_number", t."_p:order_number", t."order_dow" AS "order_dow", t."_p:order_dow", t."order_hour_of_day" AS "order_hour_of_day", t."_p:order_hour_of_day", CASE WHEN abs(t."days_since_prior_order") < 1e15 THEN t."days_since_prior_order" END AS "days_since_prior_order", t."_p:days_since_prior_order", CASE WHEN NOT t."_p:order_id" THEN 1 WHEN NOT t."_p:user_id" THEN 2 WHEN NOT t."_p:order_number" THEN 3 WHEN t."_p:order_number" AND t."order_number" IS NULL AND t."_n:order_number" = trunc(t."_n:order_number") THEN 4 WHEN t."_p:order_number" AND t."order_number" IS NULL THEN 5 WHEN NOT t."_p:order_dow" THEN 6 WHEN t."_p:order_dow" AND t."order_dow" IS NULL AND t."_n:order_dow" = trunc(t."_n:order_dow") THEN 7 WHEN t."_p:order_dow" AND t."order_dow" IS NULL THEN 8 WHEN NOT t."_p:order_hour_of_day" THEN 9 WHEN t."_p:order_hour_of_day" AND t."order_hour_of_day" IS NULL AND t."_n:order_hour_of_day" = trunc(t."_n:order_hour_of_day") THEN 10 WHEN t."_p:order_hour_of_day" AND t."order_hour_of_day" IS NULL THEN 11 WHEN t."_p:days_since_prior_order" AND CASE WHEN abs(t."days_since_prior_order") < 1e15 THEN t."days_since_prior_order" END IS NULL THEN 12 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."order_id") AS "order_id", (r."order_id" IS NOT NULL) AS "_p:order_id", staging.parse_id(r."user_id") AS "user_id", (r."user_id" IS NOT NULL) AS "_p:user_id", r."eval_set" AS "eval_set", (r."eval_set" IS NOT NULL) AS "_p:eval_set", staging.parse_integer(r."order_number") AS "order_number", (r."order_number" IS NOT NULL) AS "_p:order_number", staging.parse_number(r."order_number") AS "_n:order_number", staging.parse_integer(r."order_dow") AS "order_dow", (r."order_dow" IS NOT NULL) AS "_p:order_dow", staging.parse_number(r."order_dow") AS "_n:order_dow", staging.parse_integer(r."order_hour_of_day") AS "order_hour_of_day", (r."order_hour_of_day" IS NOT NULL) AS "_p:order_hour_of_day", staging.parse_number(r."order_hour_of_day") AS "_n:order_hour_of_day", staging.parse_number(r."days_since_prior_order") AS "days_since_prior_order", (r."days_since_prior_order" IS NOT NULL) AS "_p:days_since_prior_order"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."order_id") AS "order_id", (r."order_id" IS NOT NULL) AS "_p:order_id", staging.parse_id(r."user_id") AS "user_id", (r."user_id" IS NOT NULL) AS "_p:user_id", r."eval_set" AS "eval_set", (r."eval_set" IS NOT NULL) AS "_p:eval_set", staging.parse_integer(r."order_number") AS "order_number", (r."order_number" IS NOT NULL) AS "_p:order_number", staging.parse_number(r."order_number") AS "_n:order_number", staging.parse_integer(r."order_dow") AS "order_dow", (r."order_dow" IS NOT NULL) AS "_p:order_dow", staging.parse_number(r."order_dow") AS "_n:order_dow", staging.parse_integer(r."order_hour_of_day") AS "order_hour_of_day", (r."order_hour_of_day" IS NOT NULL) AS "_p:order_hour_of_day", staging.parse_number(r."order_hour_of_day") AS "_n:order_hour_of_day", staging.parse_number(r."days_since_prior_order") AS "days_since_prior_order", (r."days_since_prior_order" IS NOT NULL) AS "_p:days_since_prior_order", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_orders" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source products: typed (staging/source_table.sql)
@@ -41,10 +42,11 @@ CREATE TEMP TABLE "segwise_typed_products" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."product_id" AS "product_id", t."_p:product_id", t."product_name" AS "product_name", t."_p:product_name", t."aisle_id" AS "aisle_id", t."_p:aisle_id", t."department_id" AS "department_id", t."_p:department_id", CASE WHEN abs(t."prices") < 1e15 THEN t."prices" END AS "prices", t."_p:prices", CASE WHEN NOT t."_p:product_id" THEN 13 WHEN t."_p:prices" AND CASE WHEN abs(t."prices") < 1e15 THEN t."prices" END IS NULL THEN 14 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_id") AS "product_id", (r."product_id" IS NOT NULL) AS "_p:product_id", r."product_name" AS "product_name", (r."product_name" IS NOT NULL) AS "_p:product_name", staging.parse_id(r."aisle_id") AS "aisle_id", (r."aisle_id" IS NOT NULL) AS "_p:aisle_id", staging.parse_id(r."department_id") AS "department_id", (r."department_id" IS NOT NULL) AS "_p:department_id", staging.parse_number(r."prices") AS "prices", (r."prices" IS NOT NULL) AS "_p:prices"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."product_id") AS "product_id", (r."product_id" IS NOT NULL) AS "_p:product_id", r."product_name" AS "product_name", (r."product_name" IS NOT NULL) AS "_p:product_name", staging.parse_id(r."aisle_id") AS "aisle_id", (r."aisle_id" IS NOT NULL) AS "_p:aisle_id", staging.parse_id(r."department_id") AS "department_id", (r."department_id" IS NOT NULL) AS "_p:department_id", staging.parse_number(r."prices") AS "prices", (r."prices" IS NOT NULL) AS "_p:prices", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_products" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source departments: typed (staging/source_table.sql)
@@ -60,10 +62,11 @@ CREATE TEMP TABLE "segwise_typed_departments" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."department_id" AS "department_id", t."_p:department_id", t."department" AS "department", t."_p:department", CASE WHEN NOT t."_p:department_id" THEN 15 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."department_id") AS "department_id", (r."department_id" IS NOT NULL) AS "_p:department_id", r."department" AS "department", (r."department" IS NOT NULL) AS "_p:department"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."department_id") AS "department_id", (r."department_id" IS NOT NULL) AS "_p:department_id", r."department" AS "department", (r."department" IS NOT NULL) AS "_p:department", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_departments" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source aisles: typed (staging/source_table.sql)
@@ -79,10 +82,11 @@ CREATE TEMP TABLE "segwise_typed_aisles" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."aisle_id" AS "aisle_id", t."_p:aisle_id", t."aisle" AS "aisle", t."_p:aisle", CASE WHEN NOT t."_p:aisle_id" THEN 16 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."aisle_id") AS "aisle_id", (r."aisle_id" IS NOT NULL) AS "_p:aisle_id", r."aisle" AS "aisle", (r."aisle" IS NOT NULL) AS "_p:aisle"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."aisle_id") AS "aisle_id", (r."aisle_id" IS NOT NULL) AS "_p:aisle_id", r."aisle" AS "aisle", (r."aisle" IS NOT NULL) AS "_p:aisle", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_aisles" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source customers: typed (staging/source_table.sql)
@@ -98,10 +102,11 @@ CREATE TEMP TABLE "segwise_typed_customers" ON COMMIT DROP AS
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."user_id" AS "user_id", t."_p:user_id", t."gender" AS "gender", t."_p:gender", t."state" AS "state", t."_p:state", t."age" AS "age", t."_p:age", t."date_joined" AS "date_joined", t."_p:date_joined", t."n_dependants" AS "n_dependants", t."_p:n_dependants", t."fam_status" AS "fam_status", t."_p:fam_status", CASE WHEN abs(t."income") < 1e15 THEN t."income" END AS "income", t."_p:income", CASE WHEN NOT t."_p:user_id" THEN 17 WHEN t."_p:age" AND t."age" IS NULL AND t."_n:age" = trunc(t."_n:age") THEN 18 WHEN t."_p:age" AND t."age" IS NULL THEN 19 WHEN t."_p:date_joined" AND t."date_joined" IS NULL THEN 20 WHEN t."_p:n_dependants" AND t."n_dependants" IS NULL AND t."_n:n_dependants" = trunc(t."_n:n_dependants") THEN 21 WHEN t."_p:n_dependants" AND t."n_dependants" IS NULL THEN 22 WHEN t."_p:income" AND CASE WHEN abs(t."income") < 1e15 THEN t."income" END IS NULL THEN 23 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."user_id") AS "user_id", (r."user_id" IS NOT NULL) AS "_p:user_id", r."gender" AS "gender", (r."gender" IS NOT NULL) AS "_p:gender", r."state" AS "state", (r."state" IS NOT NULL) AS "_p:state", staging.parse_integer(r."age") AS "age", (r."age" IS NOT NULL) AS "_p:age", staging.parse_number(r."age") AS "_n:age", "_d4".p AS "date_joined", (r."date_joined" IS NOT NULL) AS "_p:date_joined", staging.parse_integer(r."n_dependants") AS "n_dependants", (r."n_dependants" IS NOT NULL) AS "_p:n_dependants", staging.parse_number(r."n_dependants") AS "_n:n_dependants", r."fam_status" AS "fam_status", (r."fam_status" IS NOT NULL) AS "_p:fam_status", staging.parse_number(r."income") AS "income", (r."income" IS NOT NULL) AS "_p:income"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."user_id") AS "user_id", (r."user_id" IS NOT NULL) AS "_p:user_id", r."gender" AS "gender", (r."gender" IS NOT NULL) AS "_p:gender", r."state" AS "state", (r."state" IS NOT NULL) AS "_p:state", staging.parse_integer(r."age") AS "age", (r."age" IS NOT NULL) AS "_p:age", staging.parse_number(r."age") AS "_n:age", "_d4".p AS "date_joined", (r."date_joined" IS NOT NULL) AS "_p:date_joined", staging.parse_integer(r."n_dependants") AS "n_dependants", (r."n_dependants" IS NOT NULL) AS "_p:n_dependants", staging.parse_number(r."n_dependants") AS "_n:n_dependants", r."fam_status" AS "fam_status", (r."fam_status" IS NOT NULL) AS "_p:fam_status", staging.parse_number(r."income") AS "income", (r."income" IS NOT NULL) AS "_p:income", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_customers" AS r
     LEFT JOIN (SELECT d.v, (CASE WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1\\d|2[0-8])/\\d{4}\\s*$' THEN (to_timestamp(d.v, 'MM/DD/YYYY') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])/\\d{4}\\s*$' THEN staging.try_timestamp(d.v, 'MM/DD/YYYY') WHEN d.v ~  E'^\\s*\\d{4}\\-(?:0?[1-9]|1[0-2])\\-(?:0?[1-9]|1\\d|2[0-8])\\s*$' THEN (to_timestamp(d.v, 'YYYY-MM-DD') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*\\d{4}\\-(?:0?[1-9]|1[0-2])\\-(?:0?[1-9]|[12]\\d|3[01])\\s*$' THEN staging.try_timestamp(d.v, 'YYYY-MM-DD') END)::date AS p FROM (SELECT DISTINCT "date_joined" AS v FROM "staging"."raw_1_customers") AS d) AS "_d4" ON "_d4".v = r."date_joined"
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t;
 
 -- source order_timeline: derived (staging/instacart_orders_timeline.sql)
@@ -195,7 +200,8 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 --   y: returns made negative, gross/discount/amount defaults, the first failed check (code).
 --   final: line numbers (the mapping's, the staged position within the order, or counted
 --      here) and the rejection code (rejected_rows.sql fetches a rejected line's raw row).
--- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
+-- staging.layer_fence() keeps each layer (x, y) a subquery of its own, so its fields are computed
+-- once, not once per reference, and a large batch may be typed in parallel workers.
 CREATE UNLOGGED TABLE "staging"."lines_1" AS
 SELECT y._file,
        y._line,
@@ -240,7 +246,8 @@ FROM (
            CASE WHEN coalesce(x."r:negative_quantity", false) THEN (-(abs(x.quantity) * x.unit_price) + abs(x.discount_amount)) ELSE ((x.quantity * x.unit_price) - x.discount_amount) END AS amount,
            CASE WHEN coalesce(x."r:negative_quantity", false) THEN -abs(x.cost_amount) ELSE x.cost_amount END AS cost_amount,
            x.line_no AS _line_no,
-           x."r:negative_quantity", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 31 WHEN x.order_ts IS NULL THEN 32 WHEN x.quantity IS NULL THEN 33 WHEN x.unit_price IS NULL THEN 34 WHEN x.unit_price <= 0 THEN 35 WHEN x.line_no IS NULL THEN 36 END AS _pre_reject
+           x."r:negative_quantity", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 31 WHEN x.order_ts IS NULL THEN 32 WHEN x.quantity IS NULL THEN 33 WHEN x.unit_price IS NULL THEN 34 WHEN x.unit_price <= 0 THEN 35 WHEN x.line_no IS NULL THEN 36 END AS _pre_reject,
+           staging.layer_fence() AS _layer
     FROM (
         SELECT "order_products"._file, "order_products"._line, "order_products"._ctid,
                "order_products"._reject AS _source_reject,
@@ -261,7 +268,8 @@ FROM (
                NULL::text AS "country",
                NULL::text AS "region",
                NULL::text AS "store_id",
-               coalesce(('1'::numeric)::numeric < 0, false) AS "r:negative_quantity"
+               coalesce(('1'::numeric)::numeric < 0, false) AS "r:negative_quantity",
+               staging.layer_fence() AS _layer
         FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
@@ -271,17 +279,16 @@ FROM (
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."order_id" AS "order_id", t."_p:order_id", t."product_id" AS "product_id", t."_p:product_id", t."add_to_cart_order" AS "add_to_cart_order", t."_p:add_to_cart_order", t."reordered" AS "reordered", t."_p:reordered", CASE WHEN NOT t."_p:order_id" THEN 24 WHEN NOT t."_p:product_id" THEN 25 WHEN NOT t."_p:add_to_cart_order" THEN 26 WHEN t."_p:add_to_cart_order" AND t."add_to_cart_order" IS NULL AND t."_n:add_to_cart_order" = trunc(t."_n:add_to_cart_order") THEN 27 WHEN t."_p:add_to_cart_order" AND t."add_to_cart_order" IS NULL THEN 28 WHEN t."_p:reordered" AND t."reordered" IS NULL AND t."_n:reordered" = trunc(t."_n:reordered") THEN 29 WHEN t."_p:reordered" AND t."reordered" IS NULL THEN 30 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."order_id") AS "order_id", (r."order_id" IS NOT NULL) AS "_p:order_id", staging.parse_id(r."product_id") AS "product_id", (r."product_id" IS NOT NULL) AS "_p:product_id", staging.parse_integer(r."add_to_cart_order") AS "add_to_cart_order", (r."add_to_cart_order" IS NOT NULL) AS "_p:add_to_cart_order", staging.parse_number(r."add_to_cart_order") AS "_n:add_to_cart_order", staging.parse_integer(r."reordered") AS "reordered", (r."reordered" IS NOT NULL) AS "_p:reordered", staging.parse_number(r."reordered") AS "_n:reordered"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, staging.parse_id(r."order_id") AS "order_id", (r."order_id" IS NOT NULL) AS "_p:order_id", staging.parse_id(r."product_id") AS "product_id", (r."product_id" IS NOT NULL) AS "_p:product_id", staging.parse_integer(r."add_to_cart_order") AS "add_to_cart_order", (r."add_to_cart_order" IS NOT NULL) AS "_p:add_to_cart_order", staging.parse_number(r."add_to_cart_order") AS "_n:add_to_cart_order", staging.parse_integer(r."reordered") AS "reordered", (r."reordered" IS NOT NULL) AS "_p:reordered", staging.parse_number(r."reordered") AS "_n:reordered", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_order_products" AS r
     
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t
 ) AS "order_products"
         LEFT JOIN "segwise_typed_order_timeline" AS "order_timeline" ON ("order_products"."order_id")::text = "order_timeline"."order_id"::text
         LEFT JOIN (SELECT DISTINCT ON (("product_id")::text) * FROM "segwise_typed_products" WHERE _reject IS NULL ORDER BY ("product_id")::text, _file DESC, _line DESC) AS "products" ON ("order_products"."product_id")::text = "products"."product_id"::text
-        OFFSET 0
     ) AS x
-    OFFSET 0
 ) AS y;
 
 -- rejection codes (_reject) used above:

@@ -17,7 +17,8 @@
 --   y: returns made negative, gross/discount/amount defaults, the first failed check (code).
 --   final: line numbers (the mapping's, the staged position within the order, or counted
 --      here) and the rejection code (rejected_rows.sql fetches a rejected line's raw row).
--- The OFFSET 0 fences make each layer compute its fields once, not once per reference.
+-- staging.layer_fence() keeps each layer (x, y) a subquery of its own, so its fields are computed
+-- once, not once per reference, and a large batch may be typed in parallel workers.
 CREATE UNLOGGED TABLE "staging"."lines_1" AS
 SELECT y._file,
        y._line,
@@ -67,7 +68,8 @@ FROM (
            x."_pos",
            x."r:cancellation",
            x."r:negative_quantity",
-           x."p:product_name", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 10 WHEN x.order_ts IS NULL THEN 11 WHEN x.quantity IS NULL THEN 12 WHEN x.unit_price IS NULL THEN 13 WHEN x.unit_price <= 0 THEN 14 END AS _pre_reject
+           x."p:product_name", CASE WHEN x._source_reject IS NOT NULL THEN x._source_reject WHEN x.order_id IS NULL THEN 10 WHEN x.order_ts IS NULL THEN 11 WHEN x.quantity IS NULL THEN 12 WHEN x.unit_price IS NULL THEN 13 WHEN x.unit_price <= 0 THEN 14 END AS _pre_reject,
+           staging.layer_fence() AS _layer
     FROM (
         SELECT "lines"._file, "lines"._line, "lines"._ctid,
                "lines"._reject AS _source_reject,
@@ -91,7 +93,8 @@ FROM (
                NULL::text AS "store_id",
                coalesce((starts_with(("lines"."InvoiceNo")::text, ('C'::text)::text))::boolean, false) AS "r:cancellation",
                coalesce(("lines"."Quantity")::numeric < 0, false) AS "r:negative_quantity",
-               ("lines"."Description")::text AS "p:product_name"
+               ("lines"."Description")::text AS "p:product_name",
+               staging.layer_fence() AS _layer
         FROM (-- template parts inner, lookups, outer, raw, reject: filled by etl.ingest.sqlgen.model
 -- Type one source's raw text rows (set-based, one pass).
 -- inner: each column parsed by its declared type (NULL when empty; on the careful path also
@@ -101,16 +104,15 @@ FROM (
 --        (a missing required value, a value that does not parse), NULL for a good row.
 SELECT t._file, t._line, t._ctid, t."InvoiceNo" AS "InvoiceNo", t."_p:InvoiceNo", t."StockCode" AS "StockCode", t."_p:StockCode", t."Description" AS "Description", t."_p:Description", t."Quantity" AS "Quantity", t."_p:Quantity", t."InvoiceDate" AS "InvoiceDate", t."_p:InvoiceDate", CASE WHEN abs(t."UnitPrice") < 1e15 THEN t."UnitPrice" END AS "UnitPrice", t."_p:UnitPrice", t."CustomerID" AS "CustomerID", t."_p:CustomerID", t."Country" AS "Country", t."_p:Country", t."_pos", CASE WHEN NOT t."_p:InvoiceNo" THEN 1 WHEN NOT t."_p:StockCode" THEN 2 WHEN NOT t."_p:Quantity" THEN 3 WHEN t."_p:Quantity" AND t."Quantity" IS NULL AND t."_n:Quantity" = trunc(t."_n:Quantity") THEN 4 WHEN t."_p:Quantity" AND t."Quantity" IS NULL THEN 5 WHEN NOT t."_p:InvoiceDate" THEN 6 WHEN t."_p:InvoiceDate" AND t."InvoiceDate" IS NULL THEN 7 WHEN NOT t."_p:UnitPrice" THEN 8 WHEN t."_p:UnitPrice" AND CASE WHEN abs(t."UnitPrice") < 1e15 THEN t."UnitPrice" END IS NULL THEN 9 END AS _reject
 FROM (
-    SELECT r._file, r._line, r.ctid AS _ctid, r."InvoiceNo" AS "InvoiceNo", (r."InvoiceNo" IS NOT NULL) AS "_p:InvoiceNo", r."StockCode" AS "StockCode", (r."StockCode" IS NOT NULL) AS "_p:StockCode", r."Description" AS "Description", (r."Description" IS NOT NULL) AS "_p:Description", staging.parse_integer(r."Quantity") AS "Quantity", (r."Quantity" IS NOT NULL) AS "_p:Quantity", staging.parse_number(r."Quantity") AS "_n:Quantity", "_d4".p AS "InvoiceDate", (r."InvoiceDate" IS NOT NULL) AS "_p:InvoiceDate", staging.parse_number(r."UnitPrice") AS "UnitPrice", (r."UnitPrice" IS NOT NULL) AS "_p:UnitPrice", staging.parse_id(r."CustomerID") AS "CustomerID", (r."CustomerID" IS NOT NULL) AS "_p:CustomerID", r."Country" AS "Country", (r."Country" IS NOT NULL) AS "_p:Country", r."_pos"
+    -- a layer of its own (staging.layer_fence): each value is parsed once, however often it
+    -- is used, and a large batch may be parsed in parallel workers
+    SELECT r._file, r._line, r.ctid AS _ctid, r."InvoiceNo" AS "InvoiceNo", (r."InvoiceNo" IS NOT NULL) AS "_p:InvoiceNo", r."StockCode" AS "StockCode", (r."StockCode" IS NOT NULL) AS "_p:StockCode", r."Description" AS "Description", (r."Description" IS NOT NULL) AS "_p:Description", staging.parse_integer(r."Quantity") AS "Quantity", (r."Quantity" IS NOT NULL) AS "_p:Quantity", staging.parse_number(r."Quantity") AS "_n:Quantity", "_d4".p AS "InvoiceDate", (r."InvoiceDate" IS NOT NULL) AS "_p:InvoiceDate", staging.parse_number(r."UnitPrice") AS "UnitPrice", (r."UnitPrice" IS NOT NULL) AS "_p:UnitPrice", staging.parse_id(r."CustomerID") AS "CustomerID", (r."CustomerID" IS NOT NULL) AS "_p:CustomerID", r."Country" AS "Country", (r."Country" IS NOT NULL) AS "_p:Country", r."_pos", staging.layer_fence() AS _layer
     FROM "staging"."raw_1_lines" AS r
     LEFT JOIN (SELECT d.v, CASE WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1\\d|2[0-8])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d\\s*$' THEN (to_timestamp(d.v, 'MM/DD/YYYY HH24:MI') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d\\s*$' THEN staging.try_timestamp(d.v, 'MM/DD/YYYY HH24:MI') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|1\\d|2[0-8])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\s*$' THEN (to_timestamp(d.v, 'MM/DD/YYYY HH24:MI:SS') AT TIME ZONE 'UTC') WHEN d.v ~  E'^\\s*(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\\d|3[01])/\\d{4}\\s+(?:[01]?\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\s*$' THEN staging.try_timestamp(d.v, 'MM/DD/YYYY HH24:MI:SS') WHEN d.v ~  E'^\\s*\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\\d|2[0-8])(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,6})?)?)?(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))?\\s*$' THEN CASE WHEN d.v ~  E'(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))\\s*$' THEN (d.v::timestamptz AT TIME ZONE 'UTC') ELSE d.v::timestamp END WHEN d.v ~  E'^\\s*\\d{4}-(?:0[1-9]|1[0-2])-(?:29|30|31)(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,6})?)?)?(?:\\s*(?:Z|UTC|[+-](?:[01]\\d|2[0-3])(?::?[0-5]\\d)?))?\\s*$' THEN staging.try_timestamp(d.v, 'iso') END AS p FROM (SELECT DISTINCT "InvoiceDate" AS v FROM "staging"."raw_1_lines") AS d) AS "_d4" ON "_d4".v = r."InvoiceDate"
-    OFFSET 0  -- an optimisation fence: each value is parsed once, however often it is used
 ) AS t
 ) AS "lines"
         
-        OFFSET 0
     ) AS x
-    OFFSET 0
 ) AS y;
 
 -- customers: rows from the order lines
