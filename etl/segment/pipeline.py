@@ -708,12 +708,6 @@ def publish(url: str, run_id: int) -> None:
             )
         ]
         carried = {} if run["params"].get("replace") else _carry_forward(conn, run)
-        conn.execute(
-            "UPDATE segmentation.runs SET status = 'superseded' "
-            "WHERE run_id = ANY(%s) AND status IN ('published', 'succeeded')",
-            (older,),
-        )
-        runs.delete_results(conn, older)
         previous = conn.execute(
             "SELECT run_id FROM segmentation.runs WHERE status = 'published' "
             "AND as_of_date < %s "
@@ -721,16 +715,30 @@ def publish(url: str, run_id: int) -> None:
             "ORDER BY as_of_date DESC, run_id DESC LIMIT 1",
             (as_of,),
         ).fetchone()
-        rows: dict[str, int] = {}
+        history_kept: list[str] = []
         if previous is not None:
-            p = {"run_id": run_id, "previous_run_id": previous[0]}
-            for name in ("segment_history", "segment_migrations"):
+            for name in HISTORY_TABLES:
                 conn.execute(
                     sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
                         sql.Identifier("segmentation", name)
                     ),
                     (run_id,),
                 )
+            history_kept = _carry_history(conn, run_id, carried, previous[0])
+        conn.execute(
+            "UPDATE segmentation.runs SET status = 'superseded' "
+            "WHERE run_id = ANY(%s) AND status IN ('published', 'succeeded')",
+            (older,),
+        )
+        runs.delete_results(conn, older)
+        rows: dict[str, int] = {}
+        if previous is not None:
+            p = {
+                "run_id": run_id,
+                "previous_run_id": previous[0],
+                "methods": [m for m in [*run["methods"], *carried] if m not in history_kept],
+            }
+            for name in HISTORY_TABLES:
                 rows[name] = conn.execute(read_sql(f"segmentation/{name}.sql"), p).rowcount
         conn.execute(
             "UPDATE segmentation.runs SET status = 'published', published_at = now() "
@@ -740,7 +748,16 @@ def publish(url: str, run_id: int) -> None:
         from etl.usecases.food import on_publish  # the use cases' generated views
 
         on_publish(conn)
-        runs.stage_done(conn, run_id, "publish", seconds=time.perf_counter() - t0, rows=rows)
+        runs.stage_done(
+            conn,
+            run_id,
+            "publish",
+            seconds=time.perf_counter() - t0,
+            rows=rows,
+            metrics={"history_carried_from": {m: carried[m] for m in history_kept}}
+            if history_kept
+            else None,
+        )
         conn.execute(
             "DELETE FROM segmentation.run_locks WHERE as_of_date = %s AND run_id = %s",
             (as_of, run_id),
@@ -801,6 +818,43 @@ def _carry_forward(conn: psycopg.Connection, run: Mapping[str, Any]) -> dict[str
         (missing, Jsonb(carried), run["run_id"]),
     )
     return carried
+
+
+HISTORY_TABLES = ("segment_history", "segment_migrations")  # in this order: one reads the other
+
+
+def _carry_history(
+    conn: psycopg.Connection, run_id: int, carried: Mapping[str, int], previous_run_id: int
+) -> list[str]:
+    """The carried methods whose changes the run they came from already worked out against the
+    same previous run: their segment_history and segment_migrations rows move to this run
+    instead of being computed again (a carried method's memberships are that run's, and a
+    published run's memberships never change). Returns those methods; the others' history is
+    computed at publish as usual. A run whose history was taken against another previous run (a
+    date published in between) has no migration rows against this one, so its methods are
+    computed again."""
+    by_source: dict[int, list[str]] = {}
+    for method, source in carried.items():
+        by_source.setdefault(source, []).append(method)
+    kept: list[str] = []
+    for source, methods in by_source.items():
+        same = [
+            m
+            for (m,) in conn.execute(
+                "SELECT DISTINCT method FROM segmentation.segment_migrations "
+                "WHERE run_id = %s AND previous_run_id = %s AND method = ANY(%s)",
+                (source, previous_run_id, methods),
+            )
+        ]
+        for name in HISTORY_TABLES:
+            conn.execute(
+                sql.SQL("UPDATE {} SET run_id = %s WHERE run_id = %s AND method = ANY(%s)").format(
+                    sql.Identifier("segmentation", name)
+                ),
+                (run_id, source, same),
+            )
+        kept += same
+    return kept
 
 
 def fail_run(url: str, run_id: int, message: str) -> None:

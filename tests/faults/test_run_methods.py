@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from etl import migrate
 from etl.cli import main
+from etl.paths import read_sql
 from etl.segment import pipeline
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import small_warehouse
@@ -82,3 +84,81 @@ def test_cli_keeps_by_default_and_replace_drops(url, capsys):
     assert "kept" not in capsys.readouterr().out
     assert _labelled(url) == {"customers": 25, "rfm": 25, "tiers": 0, "channel": 0}
     assert _one(url, "SELECT count(*) FROM mart.channel_profiles") == 0
+
+
+def _history(url: str, run_id: int) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as conn:
+        return {
+            name: conn.execute(
+                sql.SQL("SELECT * FROM {} WHERE run_id = %s ORDER BY 1, 2, 3, 4, 5").format(
+                    sql.Identifier("segmentation", name)
+                ),
+                (run_id,),
+            ).fetchall()
+            for name in pipeline.HISTORY_TABLES
+        }
+
+
+def _recomputed_history(url: str, run_id: int, previous_run_id: int) -> dict[str, list[tuple]]:
+    """The run's history and migrations computed afresh for all its methods (then rolled back)."""
+    with psycopg.connect(url) as conn:
+        methods = conn.execute(
+            "SELECT methods FROM segmentation.runs WHERE run_id = %s", (run_id,)
+        ).fetchone()[0]
+        p = {"run_id": run_id, "previous_run_id": previous_run_id, "methods": methods}
+        for name in pipeline.HISTORY_TABLES:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
+                    sql.Identifier("segmentation", name)
+                ),
+                (run_id,),
+            )
+        for name in pipeline.HISTORY_TABLES:
+            conn.execute(read_sql(f"segmentation/{name}.sql"), p)
+        out = {
+            name: conn.execute(
+                sql.SQL("SELECT * FROM {} WHERE run_id = %s ORDER BY 1, 2, 3, 4, 5").format(
+                    sql.Identifier("segmentation", name)
+                ),
+                (run_id,),
+            ).fetchall()
+            for name in pipeline.HISTORY_TABLES
+        }
+        conn.rollback()
+    return out
+
+
+def test_carried_methods_keep_their_history_when_the_previous_date_is_the_same(url):
+    """An rfm-only rerun of a date: the other methods' segment history and migration rows are
+    those their run computed against the same previous date (moved, not computed again), and
+    equal to a fresh computation; once another date is published in between, they are computed
+    again against it."""
+    # the toy orders fall in January-March 2024: customers arrive and move in between
+    earlier, between = dt.date(2024, 2, 15), dt.date(2024, 3, 15)
+    before = pipeline.run_all(url, earlier, methods=ALL_THREE, trigger="test")
+    first = pipeline.run_all(url, AS_OF, methods=ALL_THREE, trigger="test")
+    second = pipeline.run_all(url, AS_OF, methods="rfm", trigger="test")
+    carried = _one(
+        url,
+        "SELECT metrics -> 'history_carried_from' FROM segmentation.runs WHERE run_id = %s",
+        second,
+    )
+    assert carried == {"tiers": first, "channel": first}
+    kept = _history(url, second)
+    assert {r[1] for r in kept["segment_migrations"]} == {"rfm", "tiers", "channel"}
+    assert kept["segment_history"], "no customer changed segment: nothing is tested"
+    assert kept == _recomputed_history(url, second, before)
+
+    newer = pipeline.run_all(url, between, methods=ALL_THREE, trigger="test")
+    third = pipeline.run_all(url, AS_OF, methods="tiers", trigger="test")
+    assert (
+        _one(
+            url,
+            "SELECT metrics -> 'history_carried_from' FROM segmentation.runs WHERE run_id = %s",
+            third,
+        )
+        is None
+    )
+    again = _history(url, third)
+    assert {r[2] for r in again["segment_migrations"]} == {newer}  # previous_run_id
+    assert again == _recomputed_history(url, third, newer)
