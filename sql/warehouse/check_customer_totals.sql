@@ -9,9 +9,10 @@
 -- the temp table customer_state.refresh_for_batch filled through fact_order's customer index
 -- (the build's orders check verified the customer of every order the batch wrote); each one's
 -- lines through the lines' primary key (LATERAL: as a join, the planner hashed every order line
--- even for 300 customers).
+-- even for 300 customers). MATERIALIZED: else the planner pushes the customer filter below into
+-- each order's aggregate, scanning the touched customers once per order (41k orders: 9.9 s).
 -- Returns (subject, expected, actual, passed); expected = the lines.
-WITH orders AS (
+WITH orders AS MATERIALIZED (
     SELECT f.*
     FROM {orders} AS t
     CROSS JOIN LATERAL (

@@ -236,3 +236,27 @@ def test_a_batch_resamples_the_line_statistics_only_when_it_wrote_a_tenth_of_the
         seen.append(sampled())
     # 10 lines into 20 (and 10 into 31) re-sample; 1 line into 30 leaves the statistics
     assert seen[1:] == [30, 30, 41]
+
+
+def test_the_first_batch_after_a_first_load_takes_the_line_statistics(url: str) -> None:
+    """A first load takes no statistics of the order lines, yet leaves them a row count (its
+    rebuilt primary key sets one; here a VACUUM does). The next batch, however small, takes
+    them: with a row count but no statistics, the planner hashed every order line to find the
+    few a day's batch rewrites, and later runs would plan as blindly."""
+
+    def statistics() -> int:
+        return query(
+            url,
+            "SELECT count(*) FROM pg_stats "
+            "WHERE schemaname = 'warehouse' AND tablename = 'fact_order_line'",
+        )[0][0]
+
+    _load(url, [("B1", i, "C1", "2024-01-02 10:00", "P1", 1, 2.0) for i in range(1, 41)])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM warehouse.fact_order_line")
+    assert statistics() == 0
+    assert query(
+        url, "SELECT reltuples FROM pg_class WHERE oid = 'warehouse.fact_order_line'::regclass"
+    ) == [(40,)]
+    _load(url, [("B2", 1, "C2", "2024-01-03 10:00", "P1", 1, 2.0)])
+    assert statistics() > 0
