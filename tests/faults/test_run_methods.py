@@ -86,17 +86,21 @@ def test_cli_keeps_by_default_and_replace_drops(url, capsys):
     assert _one(url, "SELECT count(*) FROM mart.channel_profiles") == 0
 
 
+def _history_rows(conn: psycopg.Connection, run_id: int) -> dict[str, list[tuple]]:
+    return {
+        name: conn.execute(
+            sql.SQL("SELECT * FROM {} WHERE run_id = %s ORDER BY 1, 2, 3, 4, 5").format(
+                sql.Identifier("segmentation", name)
+            ),
+            (run_id,),
+        ).fetchall()
+        for name in pipeline.HISTORY_TABLES
+    }
+
+
 def _history(url: str, run_id: int) -> dict[str, list[tuple]]:
     with psycopg.connect(url) as conn:
-        return {
-            name: conn.execute(
-                sql.SQL("SELECT * FROM {} WHERE run_id = %s ORDER BY 1, 2, 3, 4, 5").format(
-                    sql.Identifier("segmentation", name)
-                ),
-                (run_id,),
-            ).fetchall()
-            for name in pipeline.HISTORY_TABLES
-        }
+        return _history_rows(conn, run_id)
 
 
 def _recomputed_history(url: str, run_id: int, previous_run_id: int) -> dict[str, list[tuple]]:
@@ -115,15 +119,7 @@ def _recomputed_history(url: str, run_id: int, previous_run_id: int) -> dict[str
             )
         for name in pipeline.HISTORY_TABLES:
             conn.execute(read_sql(f"segmentation/{name}.sql"), p)
-        out = {
-            name: conn.execute(
-                sql.SQL("SELECT * FROM {} WHERE run_id = %s ORDER BY 1, 2, 3, 4, 5").format(
-                    sql.Identifier("segmentation", name)
-                ),
-                (run_id,),
-            ).fetchall()
-            for name in pipeline.HISTORY_TABLES
-        }
+        out = _history_rows(conn, run_id)
         conn.rollback()
     return out
 
