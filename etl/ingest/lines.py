@@ -207,7 +207,7 @@ ANALYZE_SHARE = 0.1
 # A batch bringing fewer lines than this share of the warehouse's finds the lines it rewrites
 # by the line key, one probe each: the planner, costing probes as disk reads (and without
 # statistics when none were taken yet, see _statistics_stale), would hash every order line
-# for a day's few thousand (2M lines: 3.5 s against 0.05 s).
+# for a day's few thousand (2M lines, 4k lines: 3.5 s against 0.13 s).
 PROBE_SHARE = 0.05
 
 
