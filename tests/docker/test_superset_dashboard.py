@@ -24,7 +24,7 @@ import psycopg
 import pytest
 import yaml
 
-from tests.chromium import Chromium, chromium_binary
+from tests.chromium import Chromium, Page, chromium_binary
 from tests.docker.test_stack_e2e import ROOT, Stack, _free_port, _ok, _run, images  # noqa: F401
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -129,6 +129,24 @@ def _existing_views(stack: Stack, views: set[str]) -> set[str]:
         }  # fmt: skip
 
 
+def _log_in(page: Page, password: str, attempts: int = 3) -> None:
+    """Type the credentials and press the button, as a person does; again when the page is
+    still the login form 30 s later (once in a CI run, typed credentials did not log in: the
+    form can render again while the app starts, dropping what was typed)."""
+    for _ in range(attempts):
+        page.wait_for("!!document.querySelector('#username')", 120, "the login form")
+        for selector, text in (("#username", "admin"), ("#password", password)):
+            page.evaluate(f"document.querySelector({json.dumps(selector)}).select()")
+            page.type_into(selector, text)  # replaces the selected text, if any
+        page.evaluate("document.querySelector('[data-test=login-button]').click()")
+        try:
+            page.wait_for("!location.pathname.startsWith('/login')", 30, "the login to pass")
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the login did not pass in {attempts} attempts")
+
+
 def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
     bi_stack.wait_healthy(
         {"secrets", "postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler",
@@ -150,11 +168,7 @@ def test_dashboard_shows_every_chart_with_data(bi_stack: Stack) -> None:
     try:
         page = browser.first_page()
         page.navigate(f"{base}/login/")
-        page.wait_for("!!document.querySelector('#username')", 120, "the login form")
-        page.type_into("#username", "admin")
-        page.type_into("#password", password)
-        page.evaluate("document.querySelector('[data-test=login-button]').click()")
-        page.wait_for("!location.pathname.startsWith('/login')", 60, "the login to pass")
+        _log_in(page, password)
 
         page.navigate(f"{base}/superset/dashboard/segwise/")
         n_charts = len(charts)
