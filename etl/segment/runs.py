@@ -30,16 +30,16 @@ from etl.errors import SegwiseError
 from etl.paths import read_sql
 
 # Big, customer-level tables: pruned for old dates by retention (the others are per segment).
+# The memberships (segmentation.customer_segments) go with them, by ``drop_memberships``.
 CUSTOMER_TABLES = (
     "customer_features",
     "customer_category_revenue",
-    "customer_segments",
     "segment_history",
 )
+# A run's rows in these tables are its own; its memberships go by ``drop_memberships``.
 RESULT_TABLES = (
     "customer_features",
     "customer_category_revenue",
-    "customer_segments",
     "segment_profiles",
     "cluster_models",
     "clv_models",
@@ -281,6 +281,7 @@ def stage_done(
 def delete_results(conn: psycopg.Connection, run_ids: list[int]) -> None:
     if not run_ids:
         return
+    drop_memberships(conn, run_ids)
     for table in RESULT_TABLES:
         conn.execute(
             psycopg.sql.SQL("DELETE FROM {} WHERE run_id = ANY(%s)").format(
@@ -288,6 +289,36 @@ def delete_results(conn: psycopg.Connection, run_ids: list[int]) -> None:
             ),
             (run_ids,),
         )
+
+
+def register_method(conn: psycopg.Connection, run_id: int, method: str) -> None:
+    """The run shows its own memberships of ``method`` (written to segmentation.memberships)."""
+    conn.execute(
+        "INSERT INTO segmentation.run_methods (run_id, method, source_run_id) "
+        "VALUES (%(r)s, %(m)s, %(r)s) "
+        "ON CONFLICT (run_id, method) DO UPDATE SET source_run_id = excluded.source_run_id",
+        {"r": run_id, "m": method},
+    )
+
+
+def keep_methods(conn: psycopg.Connection, run_id: int, source: int, methods: list[str]) -> None:
+    """``run_id`` shows the memberships ``source`` shows for ``methods``: a reference to the run
+    that computed them, not a copy (a published run's memberships never change)."""
+    conn.execute(
+        "INSERT INTO segmentation.run_methods (run_id, method, source_run_id) "
+        "SELECT %s, method, source_run_id FROM segmentation.run_methods "
+        "WHERE run_id = %s AND method = ANY(%s) "
+        "ON CONFLICT (run_id, method) DO UPDATE SET source_run_id = excluded.source_run_id",
+        (run_id, source, methods),
+    )
+
+
+def drop_memberships(conn: psycopg.Connection, run_ids: list[int]) -> None:
+    """The runs no longer show memberships; those no other run shows are deleted (a superseded
+    run's rows stay while the run that kept them still shows them)."""
+    conn.execute(
+        read_sql("segmentation/drop_memberships.sql"), {"run_ids": [int(r) for r in run_ids]}
+    )
 
 
 def _mark_failed(
@@ -335,6 +366,7 @@ def prune_customer_rows(conn: psycopg.Connection, keep_dates: int | None) -> lis
     ]
     if not old:
         return []
+    drop_memberships(conn, old)
     for table in CUSTOMER_TABLES:
         conn.execute(
             psycopg.sql.SQL("DELETE FROM {} WHERE run_id = ANY(%s)").format(

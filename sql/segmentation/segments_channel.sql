@@ -1,7 +1,7 @@
 -- parameters run_id: bound by psycopg in etl.segment.pipeline.run_method
 -- Channel label per customer of the run: main channel (and platform where recorded), with
 -- market and region in scores. Params: run_id.
-INSERT INTO segmentation.customer_segments (run_id, method, customer_id, segment_id, segment, scores)
+INSERT INTO segmentation.memberships (run_id, method, customer_id, segment_id, segment, scores)
 SELECT
     %(run_id)s,
     'channel',

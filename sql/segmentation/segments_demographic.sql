@@ -2,7 +2,7 @@
 -- Demographic label per customer of the run: age band and gender, with the other bands
 -- (income, family status, dependants, region) in scores. 'unknown' where data are missing.
 -- Params: run_id, as_of (date).
-INSERT INTO segmentation.customer_segments (run_id, method, customer_id, segment_id, segment, scores)
+INSERT INTO segmentation.memberships (run_id, method, customer_id, segment_id, segment, scores)
 WITH banded AS (
     SELECT
         f.customer_id,

@@ -1,7 +1,7 @@
 -- parameters as_of, run_id, stages: bound by psycopg in etl.segment.lifecycle.label
 -- Lifecycle label per customer of the run, from pg_temp.segwise_lifecycle
 -- (lifecycle_stages.sql) at the run's date. Params: run_id, as_of (date), stages (text[]).
-INSERT INTO segmentation.customer_segments (run_id, method, customer_id, segment_id, segment, scores)
+INSERT INTO segmentation.memberships (run_id, method, customer_id, segment_id, segment, scores)
 SELECT
     %(run_id)s,
     'lifecycle',

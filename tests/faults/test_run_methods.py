@@ -158,3 +158,76 @@ def test_carried_methods_keep_their_history_when_the_previous_date_is_the_same(u
     again = _history(url, third)
     assert {r[2] for r in again["segment_migrations"]} == {newer}  # previous_run_id
     assert again == _recomputed_history(url, third, newer)
+
+
+def _shown(conn: psycopg.Connection, run_id: int) -> list[tuple]:
+    return conn.execute(
+        "SELECT method, customer_id, segment_id, segment, scores "
+        "FROM segmentation.customer_segments WHERE run_id = %s ORDER BY 1, 2",
+        (run_id,),
+    ).fetchall()
+
+
+def _sources(conn: psycopg.Connection, run_id: int) -> dict[str, int]:
+    return dict(
+        conn.execute(
+            "SELECT method, source_run_id FROM segmentation.run_methods WHERE run_id = %s",
+            (run_id,),
+        ).fetchall()
+    )
+
+
+def _stored(conn: psycopg.Connection) -> set[tuple]:
+    """(computing run, method) of every stored membership row."""
+    return set(conn.execute("SELECT DISTINCT run_id, method FROM segmentation.memberships"))
+
+
+def test_kept_memberships_are_shown_by_reference_until_no_run_shows_them(url):
+    """Keeping a method points the new run at the memberships of the run that computed them
+    (through a chain of reruns), they are the same rows, a superseded run's rows stay exactly
+    while a run shows them, retention deletes them, and a downgrade copies them back."""
+    first = pipeline.run_all(url, AS_OF, methods=ALL_THREE, trigger="test")
+    with psycopg.connect(url) as conn:
+        computed = _shown(conn, first)
+    second = pipeline.run_all(url, AS_OF, methods="rfm", trigger="test")
+    with psycopg.connect(url) as conn:
+        assert _sources(conn, second) == {"rfm": second, "tiers": first, "channel": first}
+        kept = [r for r in _shown(conn, second) if r[0] != "rfm"]
+        assert kept == [r for r in computed if r[0] != "rfm"] and len(kept) == 2 * 25
+    third = pipeline.run_all(url, AS_OF, methods="tiers", trigger="test")
+    with psycopg.connect(url) as conn:
+        assert _sources(conn, third) == {"rfm": second, "tiers": third, "channel": first}
+        assert _sources(conn, first) == _sources(conn, second) == {}  # superseded
+        # first's rfm and tiers, shown by no run any more, are gone; its channel is third's
+        assert _stored(conn) == {(first, "channel"), (second, "rfm"), (third, "tiers")}
+        shown = _shown(conn, third)
+        assert [r for r in shown if r[0] == "channel"] == [r for r in computed if r[0] == "channel"]
+        assert {r[0] for r in shown} == {"rfm", "tiers", "channel"}
+        assert len(shown) == 3 * 25
+        mart = conn.execute(
+            "SELECT count(*), count(DISTINCT run_id) FROM mart.customer_segments "
+            "WHERE channel_segment IS NOT NULL AND rfm_segment IS NOT NULL"
+        ).fetchone()
+        assert mart == (25, 1)
+
+    migrate.downgrade(url, "0013_parallel_typing")
+    with psycopg.connect(url) as conn:
+        assert _shown(conn, third) == shown  # one table again, every run's rows its own
+        assert set(conn.execute("SELECT DISTINCT run_id FROM segmentation.customer_segments")) == {
+            (third,)
+        }
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        assert _shown(conn, third) == shown
+        assert _sources(conn, third) == {"rfm": third, "tiers": third, "channel": third}
+
+    later = pipeline.run_all(
+        url,
+        AS_OF + dt.timedelta(days=31),
+        methods="rfm",
+        config={"keep_customer_rows_for_dates": 1},
+        trigger="test",
+    )
+    with psycopg.connect(url) as conn:
+        assert _stored(conn) == {(later, "rfm")}
+        assert _shown(conn, third) == []

@@ -45,7 +45,7 @@ def _result_rows(url: str, run_id: int) -> int:
                 ),
                 (run_id,),
             ).fetchone()[0]
-            for t in runs.RESULT_TABLES
+            for t in (*runs.RESULT_TABLES, "customer_segments", "memberships", "run_methods")
         )
 
 

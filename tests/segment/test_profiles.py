@@ -18,7 +18,7 @@ from psycopg import sql
 from etl import migrate
 from etl.errors import SegwiseError
 from etl.ingest import sqlgen
-from etl.segment import profiles_channel, profiles_demographic
+from etl.segment import profiles_channel, profiles_demographic, runs
 from tests.conftest import create_database, drop_database
 
 AS_OF = dt.date(2024, 6, 30)
@@ -154,6 +154,7 @@ def _seed(conn: psycopg.Connection) -> int:
         (AS_OF - dt.timedelta(days=1),),
     ).fetchone()[0]
     for run in (run_id, other):
+        runs.register_method(conn, run, "rfm")
         for cust, freq, monetary, gross, margin, cost in FEATURES:
             conn.execute(
                 "INSERT INTO segmentation.customer_features (run_id, customer_id, recency_days, "
@@ -166,13 +167,14 @@ def _seed(conn: psycopg.Connection) -> int:
                  monetary, margin, cost),
             )  # fmt: skip
             conn.execute(
-                "INSERT INTO segmentation.customer_segments (run_id, method, customer_id, "
+                "INSERT INTO segmentation.memberships (run_id, method, customer_id, "
                 "segment) VALUES (%s, 'rfm', %s, %s)",
                 (run, cust, SEGMENTS[cust] if run == run_id else "Other run"),
             )
+    runs.register_method(conn, run_id, "demographic")
     for cust, bands in DEMOGRAPHIC.items():
         conn.execute(
-            "INSERT INTO segmentation.customer_segments (run_id, method, customer_id, segment, "
+            "INSERT INTO segmentation.memberships (run_id, method, customer_id, segment, "
             "scores) VALUES (%s, 'demographic', %s, %s, %s)",
             (run_id, cust, f"{bands['age_band']} / {bands['gender']}", json.dumps(bands)),
         )
