@@ -571,7 +571,7 @@ def build_profiles(url: str, run_id: int) -> int:
     with connect(url, autocommit=True) as conn, conn.transaction():
         # committed first, so that both connections plan with the run's segments counted
         with local_settings(conn, RUN_STATISTICS):
-            conn.execute("ANALYZE segmentation.memberships")
+            conn.execute("ANALYZE segmentation.memberships, segmentation.run_methods")
     with _stage(url, run_id, "profiles") as (conn, run):
         missing = [m for m in run["methods"] if f"method:{m}" not in run["stages_done"]]
         if missing:
@@ -742,13 +742,8 @@ def publish(url: str, run_id: int) -> None:
         runs.delete_results(conn, older)
         rows: dict[str, int] = {}
         if previous is not None:
-            p = {
-                "run_id": run_id,
-                "previous_run_id": previous[0],
-                "methods": [m for m in [*run["methods"], *carried] if m not in history_kept],
-            }
-            for name in HISTORY_TABLES:
-                rows[name] = conn.execute(read_sql(f"segmentation/{name}.sql"), p).rowcount
+            methods = [m for m in [*run["methods"], *carried] if m not in history_kept]
+            rows = write_history(conn, run_id, previous[0], methods)
         conn.execute(
             "UPDATE segmentation.runs SET status = 'published', published_at = now() "
             "WHERE run_id = %s",
@@ -833,6 +828,27 @@ def _carry_forward(conn: psycopg.Connection, run: Mapping[str, Any]) -> dict[str
 
 
 HISTORY_TABLES = ("segment_history", "segment_migrations")  # in this order: one reads the other
+
+
+def write_history(
+    conn: psycopg.Connection, run_id: int, previous_run_id: int, methods: list[str]
+) -> dict[str, int]:
+    """The run's segment_history and segment_migrations rows of ``methods`` against the previous
+    published run, method by method; rows written per table."""
+    sources = runs.method_sources(conn, run_id)
+    previous_sources = runs.method_sources(conn, previous_run_id)
+    rows = dict.fromkeys(HISTORY_TABLES, 0)
+    for method in methods:
+        p = {
+            "run_id": run_id,
+            "previous_run_id": previous_run_id,
+            "method": method,
+            "source": sources[method],
+            "previous_source": previous_sources.get(method),
+        }
+        for name in HISTORY_TABLES:
+            rows[name] += conn.execute(read_sql(f"segmentation/{name}.sql"), p).rowcount
+    return rows
 
 
 def _carry_history(

@@ -313,6 +313,16 @@ def keep_methods(conn: psycopg.Connection, run_id: int, source: int, methods: li
     )
 
 
+def method_sources(conn: psycopg.Connection, run_id: int) -> dict[str, int]:
+    """{method: the run whose memberships ``run_id`` shows for it}."""
+    return dict(
+        conn.execute(
+            "SELECT method, source_run_id FROM segmentation.run_methods WHERE run_id = %s",
+            (run_id,),
+        ).fetchall()
+    )
+
+
 def drop_memberships(conn: psycopg.Connection, run_ids: list[int]) -> None:
     """The runs no longer show memberships; those no other run shows are deleted (a superseded
     run's rows stay while the run that kept them still shows them)."""

@@ -11,11 +11,17 @@ methods AS (
     SELECT unnest(methods) AS method FROM segmentation.runs WHERE run_id = %(run_id)s
 ),
 labelled AS (
-    SELECT m.method, count(s.customer_id) AS customers
+    -- counted in the stored memberships the run shows, one primary-key range per method
+    SELECT
+        m.method,
+        (
+            SELECT count(*)
+            FROM segmentation.memberships AS s
+            WHERE s.run_id = rm.source_run_id AND s.method = m.method
+        ) AS customers
     FROM methods AS m
-    LEFT JOIN segmentation.customer_segments AS s
-        ON s.run_id = %(run_id)s AND s.method = m.method
-    GROUP BY m.method
+    LEFT JOIN segmentation.run_methods AS rm
+        ON rm.run_id = %(run_id)s AND rm.method = m.method
 ),
 strays AS (
     SELECT count(*) AS n

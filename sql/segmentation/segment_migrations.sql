@@ -1,6 +1,6 @@
--- parameters methods, previous_run_id, run_id: bound by psycopg in etl.segment.pipeline.publish
--- From/to matrix of customers per method against the previously published run.
--- Params: run_id, previous_run_id, methods (as for segment_history.sql). Derived from the run's
+-- parameters method, previous_run_id, run_id, source: bound by psycopg in etl.segment.pipeline.publish
+-- From/to matrix of one method's customers against the previously published run.
+-- Params: run_id, previous_run_id, method, source (as for segment_history.sql). Derived from the run's
 -- segment_history rows, which publish writes just before (segment_history.sql: every customer
 -- whose segment changed, arrived or left), and the run's segment sizes: the customers who stayed
 -- in a segment are its size minus those who arrived in it. Joining the run's memberships to the
@@ -15,19 +15,19 @@ WITH moved AS (
         coalesce(segment, '(gone)') AS to_segment,
         count(*) AS customers
     FROM segmentation.segment_history
-    WHERE run_id = %(run_id)s AND method = ANY(%(methods)s)
+    WHERE run_id = %(run_id)s AND method = %(method)s
     GROUP BY 1, 2, 3
 ),
 arrived AS (
     SELECT method, segment, count(*) AS customers
     FROM segmentation.segment_history
-    WHERE run_id = %(run_id)s AND method = ANY(%(methods)s) AND segment IS NOT NULL
+    WHERE run_id = %(run_id)s AND method = %(method)s AND segment IS NOT NULL
     GROUP BY 1, 2
 ),
 sizes AS (
     SELECT method, segment, count(*) AS customers
-    FROM segmentation.customer_segments
-    WHERE run_id = %(run_id)s AND method = ANY(%(methods)s)
+    FROM segmentation.memberships
+    WHERE run_id = %(source)s AND method = %(method)s
     GROUP BY 1, 2
 )
 SELECT %(run_id)s, method, %(previous_run_id)s, from_segment, to_segment, customers

@@ -52,8 +52,8 @@ def test_every_broken_layer_is_reported_at_once(finished_run) -> None:
     with psycopg.connect(url) as conn:
         # a customer loses their rfm segment
         conn.execute(
-            "DELETE FROM segmentation.customer_segments WHERE ctid = (SELECT ctid FROM "
-            "segmentation.customer_segments WHERE run_id = %s AND method = 'rfm' LIMIT 1)",
+            "DELETE FROM segmentation.memberships WHERE ctid = (SELECT ctid FROM "
+            "segmentation.memberships WHERE run_id = %s AND method = 'rfm' LIMIT 1)",
             (run_id,),
         )
         # a feature row's revenue drifts from the facts

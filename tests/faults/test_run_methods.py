@@ -12,7 +12,6 @@ from psycopg import sql
 
 from etl import migrate
 from etl.cli import main
-from etl.paths import read_sql
 from etl.segment import pipeline
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import small_warehouse
@@ -109,7 +108,6 @@ def _recomputed_history(url: str, run_id: int, previous_run_id: int) -> dict[str
         methods = conn.execute(
             "SELECT methods FROM segmentation.runs WHERE run_id = %s", (run_id,)
         ).fetchone()[0]
-        p = {"run_id": run_id, "previous_run_id": previous_run_id, "methods": methods}
         for name in pipeline.HISTORY_TABLES:
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
@@ -117,8 +115,7 @@ def _recomputed_history(url: str, run_id: int, previous_run_id: int) -> dict[str
                 ),
                 (run_id,),
             )
-        for name in pipeline.HISTORY_TABLES:
-            conn.execute(read_sql(f"segmentation/{name}.sql"), p)
+        pipeline.write_history(conn, run_id, previous_run_id, methods)
         out = _history_rows(conn, run_id)
         conn.rollback()
     return out
