@@ -30,7 +30,7 @@ from etl.db import connect, local_settings, transaction
 from etl.errors import SegwiseError
 from etl.paths import model, read_sql
 from etl.quality_record import CHEAP, FULL_SCAN
-from etl.segment import features, lifecycle, runs, time_marts
+from etl.segment import features, lanes, lifecycle, runs, time_marts
 from etl.segment import run_config as seg_config
 from etl.segment.frames import copy_frame, read_frame
 from etl.segment.profile_sql import NO_JIT
@@ -968,10 +968,13 @@ def _run_once(
             say(f"run {run_id}: features for {n} customers ({time.perf_counter() - t:.1f} s)")
             with connect(url) as conn:
                 chosen = runs.get_run(conn, run_id)["methods"]
-            for method in chosen:
+
+            def method_stage(method: str) -> None:
                 t = time.perf_counter()
                 run_method(url, run_id, method)
                 say(f"run {run_id}: {method} done ({time.perf_counter() - t:.1f} s)")
+
+            lanes.run_in_lanes(chosen, method_stage)
             t = time.perf_counter()
             build_profiles(url, run_id)
             say(f"run {run_id}: profiles done ({time.perf_counter() - t:.1f} s)")
