@@ -1,5 +1,6 @@
 """The method stages' two lanes: every method runs once, the lanes overlap, the heavy fits never
-do, and an error stops the other lane after its stage in flight."""
+do, a free lane takes the next light method, and an error stops the other lane after its stage
+in flight."""
 
 from __future__ import annotations
 
@@ -11,15 +12,6 @@ import pytest
 from etl.segment import lanes
 
 SIX = ["rfm", "tiers", "kmeans", "hierarchical", "demographic", "channel"]
-
-
-def test_split_keeps_the_heavy_fits_in_one_lane_in_order():
-    assert lanes.split(SIX) == [
-        ["kmeans", "hierarchical"],
-        ["rfm", "tiers", "demographic", "channel"],
-    ]
-    assert lanes.split(["rfm"]) == [["rfm"]]
-    assert lanes.split(["clv", "kmeans"]) == [["clv", "kmeans"]]
 
 
 def test_lanes_overlap_and_heavy_fits_do_not():
@@ -64,3 +56,24 @@ def test_an_error_stops_the_other_lane_after_its_stage():
     with pytest.raises(ValueError, match="rfm broke"):
         lanes.run_in_lanes(SIX, work)
     assert sorted(started) == ["kmeans", "rfm"]  # neither lane started another stage
+
+
+def test_the_heavy_lane_takes_light_methods_once_its_fits_are_done():
+    lane_of: dict[str, str] = {}
+    light_started, light_done = threading.Event(), threading.Event()
+
+    def work(method: str) -> None:
+        lane_of[method] = threading.current_thread().name
+        if method == "kmeans":  # the other lane takes rfm first
+            light_started.wait(10)
+        if method == "rfm":  # and holds it until every other method is done
+            light_started.set()
+            light_done.wait(10)
+        if method == "channel":
+            light_done.set()
+
+    lanes.run_in_lanes(SIX, work)
+    assert sorted(lane_of) == sorted(SIX)
+    assert lane_of["kmeans"] == lane_of["hierarchical"] != lane_of["rfm"]
+    # tiers, demographic, channel went to the free lane while rfm held the other one
+    assert {lane_of[m] for m in ("tiers", "demographic", "channel")} == {lane_of["kmeans"]}
