@@ -10,7 +10,7 @@ getrusage):
 2. the same run as a daily schedule makes it: the first run after the load, which stores the
    customer totals, then a second one that reads them (the full run of a warehouse in use);
 3. `segwise run --methods rfm` for that day and the pandas baseline (pull the lines, same
-   scores);
+   scores; the customers per segment of the two are compared);
 4. the daily increment: the next day's demo feed loaded (`segwise load`) and the six-method run
    for that day.
 Ratios are printed and written to bench/results/daily-<lines>.json. The three mart tables of
@@ -105,6 +105,18 @@ def day_feed(workdir: Path, lines: int) -> Path:
     return day_feed_for(workdir, lines, NEXT_DAY)
 
 
+def rfm_sizes(url: str, run_id: int) -> dict[str, int]:
+    """Customers per rfm segment of the run (the pandas baseline reports the same)."""
+    with psycopg.connect(url) as conn:
+        return dict(
+            conn.execute(
+                "SELECT segment, count(*) FROM segmentation.customer_segments "
+                "WHERE run_id = %s AND method = 'rfm' GROUP BY segment",
+                (run_id,),
+            ).fetchall()
+        )
+
+
 def day_feed_for(workdir: Path, lines: int, day: dt.date) -> Path:
     """The demo feed of one day after the history sized for ``lines`` (generated once)."""
     out = workdir / f"demo_{lines}_day_{day}"
@@ -159,6 +171,9 @@ def measure(url: str, result: dict, feed: Path, workdir: Path) -> None:
     result["same_marts_lines_vs_state"] = from_lines == from_state and all(from_lines.values())
     result["rfm_only"] = run(url, END, "rfm")
     result["pandas_rfm"] = pandas_baseline(url, END.isoformat())
+    result["same_rfm_segments_as_pandas"] = rfm_sizes(url, result["rfm_only"]["run_id"]) == (
+        result["pandas_rfm"].get("segments")
+    )
     t = time.perf_counter()
     result["daily_load"] = timed_cli(
         ["load", str(feed), "--layout", "segwise", "-q", "--database-url", url]
