@@ -13,6 +13,7 @@ from psycopg import sql
 from etl import migrate
 from etl.cli import main
 from etl.segment import pipeline
+from etl.segment.runs import method_sources as sources
 from tests.conftest import create_database, drop_database
 from tests.segment.warehouse_data import small_warehouse
 
@@ -165,15 +166,6 @@ def _shown(conn: psycopg.Connection, run_id: int) -> list[tuple]:
     ).fetchall()
 
 
-def _sources(conn: psycopg.Connection, run_id: int) -> dict[str, int]:
-    return dict(
-        conn.execute(
-            "SELECT method, source_run_id FROM segmentation.run_methods WHERE run_id = %s",
-            (run_id,),
-        ).fetchall()
-    )
-
-
 def _stored(conn: psycopg.Connection) -> set[tuple]:
     """(computing run, method) of every stored membership row."""
     return set(conn.execute("SELECT DISTINCT run_id, method FROM segmentation.memberships"))
@@ -188,13 +180,13 @@ def test_kept_memberships_are_shown_by_reference_until_no_run_shows_them(url):
         computed = _shown(conn, first)
     second = pipeline.run_all(url, AS_OF, methods="rfm", trigger="test")
     with psycopg.connect(url) as conn:
-        assert _sources(conn, second) == {"rfm": second, "tiers": first, "channel": first}
+        assert sources(conn, second) == {"rfm": second, "tiers": first, "channel": first}
         kept = [r for r in _shown(conn, second) if r[0] != "rfm"]
         assert kept == [r for r in computed if r[0] != "rfm"] and len(kept) == 2 * 25
     third = pipeline.run_all(url, AS_OF, methods="tiers", trigger="test")
     with psycopg.connect(url) as conn:
-        assert _sources(conn, third) == {"rfm": second, "tiers": third, "channel": first}
-        assert _sources(conn, first) == _sources(conn, second) == {}  # superseded
+        assert sources(conn, third) == {"rfm": second, "tiers": third, "channel": first}
+        assert sources(conn, first) == sources(conn, second) == {}  # both superseded
         # first's rfm and tiers, shown by no run any more, are gone; its channel is third's
         assert _stored(conn) == {(first, "channel"), (second, "rfm"), (third, "tiers")}
         shown = _shown(conn, third)
@@ -216,7 +208,7 @@ def test_kept_memberships_are_shown_by_reference_until_no_run_shows_them(url):
     migrate.upgrade(url)
     with psycopg.connect(url) as conn:
         assert _shown(conn, third) == shown
-        assert _sources(conn, third) == {"rfm": third, "tiers": third, "channel": third}
+        assert sources(conn, third) == {"rfm": third, "tiers": third, "channel": third}
 
     later = pipeline.run_all(
         url,
