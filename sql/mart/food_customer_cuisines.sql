@@ -20,8 +20,12 @@ FROM latest AS l
 JOIN segmentation.customer_features AS f ON f.run_id = l.run_id
 JOIN segmentation.customer_category_revenue AS c
     ON c.run_id = l.run_id AND c.customer_id = f.customer_id
-LEFT JOIN segmentation.customer_segments AS t
-    ON t.run_id = l.run_id AND t.method = 'tiers' AND t.customer_id = f.customer_id;
+-- the latest run's tiers found by the run's key first (see mart/customer_segments.sql)
+LEFT JOIN (
+    SELECT s.customer_id, s.segment
+    FROM latest AS r
+    JOIN segmentation.customer_segments AS s ON s.run_id = r.run_id AND s.method = 'tiers'
+) AS t ON t.customer_id = f.customer_id;
 
 COMMENT ON VIEW mart.food_customer_cuisines IS
     'Customer x cuisine (top-level category) crosstab of the latest published run, long form: '

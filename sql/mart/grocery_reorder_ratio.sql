@@ -31,8 +31,12 @@ FROM items AS i
 CROSS JOIN latest AS l
 JOIN segmentation.customer_features AS f
     ON f.run_id = l.run_id AND f.customer_id = i.customer_id AND f.frequency >= l.min_orders
-LEFT JOIN segmentation.customer_segments AS d
-    ON d.run_id = l.run_id AND d.method = 'demographic' AND d.customer_id = i.customer_id
+-- the latest run's demographic labels found by the run's key first (see mart/customer_segments.sql)
+LEFT JOIN (
+    SELECT s.customer_id, s.scores
+    FROM latest AS r
+    JOIN segmentation.customer_segments AS s ON s.run_id = r.run_id AND s.method = 'demographic'
+) AS d ON d.customer_id = i.customer_id
 GROUP BY l.as_of_date, l.run_id,
     GROUPING SETS ((i.department, d.scores ->> 'age_band'), (i.department),
                    (d.scores ->> 'age_band'), ());

@@ -14,8 +14,12 @@ invoices AS (
     FROM latest AS l
     JOIN warehouse.fact_order AS o
         ON o.customer_id IS NOT NULL AND o.n_sale_lines > 0 AND o.order_date <= l.as_of_date
-    LEFT JOIN segmentation.customer_segments AS s
-        ON s.run_id = l.run_id AND s.method = 'rfm' AND s.customer_id = o.customer_id
+    -- the latest run's rfm labels found by the run's key first (see mart/customer_segments.sql)
+    LEFT JOIN (
+        SELECT m.customer_id, m.segment
+        FROM latest AS r
+        JOIN segmentation.customer_segments AS m ON m.run_id = r.run_id AND m.method = 'rfm'
+    ) AS s ON s.customer_id = o.customer_id
 ),
 ranked AS (
     SELECT
