@@ -1,4 +1,4 @@
--- parameters method, previous_run_id, previous_source, run_id, source: bound by psycopg in etl.segment.pipeline.publish
+-- parameters method, previous_run_id, previous_source, run_id, source: bound by psycopg in etl.segment.pipeline.write_history
 -- Customers whose segment in one method changed against the previously published run (one row
 -- per change). Params: run_id, previous_run_id, method (one the run shows whose history is not
 -- carried over from the run it kept it from, see pipeline._carry_history), source and
