@@ -98,6 +98,42 @@ def test_every_broken_layer_is_reported_at_once(finished_run) -> None:
         assert f"{check}: {subject}" in message
 
 
+def test_segments_of_other_customers_or_methods_are_reported(finished_run) -> None:
+    """Counts alone would pass: the kmeans segment moves to a customer outside the run (as many
+    rows as customers), and a method the run did not compute shows rows."""
+    url, run_id = finished_run
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "UPDATE segmentation.memberships SET customer_id = 'not-a-customer' WHERE ctid = "
+            "(SELECT ctid FROM segmentation.memberships WHERE run_id = %s AND method = 'kmeans' "
+            "LIMIT 1)",
+            (run_id,),
+        )
+        conn.execute(
+            "INSERT INTO segmentation.run_methods (run_id, method, source_run_id) "
+            "VALUES (%s, 'channel', %s)",
+            (run_id, run_id),
+        )
+        conn.execute(
+            "INSERT INTO segmentation.memberships (run_id, method, customer_id, segment_id, "
+            "segment, scores) SELECT run_id, 'channel', customer_id, 1, 'x', '{}' "
+            "FROM segmentation.customer_features WHERE run_id = %s LIMIT 2",
+            (run_id,),
+        )
+    results = {
+        r.subject: r
+        for r in quality.run_checks(url, run_id)
+        if r.check == "segments_cover_customers"
+    }
+    kmeans = results["customers with a kmeans segment"]
+    assert not kmeans.passed
+    assert kmeans.expected in kmeans.actual
+    assert "not the customers of the run" in kmeans.actual
+    assert results["customers with a rfm segment"].passed
+    other = results["segment rows of a method the run did not compute"]
+    assert (other.actual, other.passed) == ("2", False)
+
+
 def test_unknown_run_is_a_clear_error(fresh_warehouse_url: str) -> None:
     with pytest.raises(quality.SegwiseError, match="run 424242 does not exist"):
         quality.run_checks(fresh_warehouse_url, 424242)
