@@ -32,9 +32,11 @@ from etl.paths import model, read_sql
 from etl.quality_record import CHEAP, FULL_SCAN
 from etl.segment import features, lanes, lifecycle, runs, time_marts
 from etl.segment import run_config as seg_config
+from etl.segment.features import RUN_STATISTICS
 from etl.segment.frames import copy_frame, read_frame
 from etl.segment.profile_sql import NO_JIT
 from etl.segment.rfm import rfm_segments
+from etl.segment.side_connection import side_connection
 from etl.segment.tiers import size_tiers
 
 log = logging.getLogger(__name__)
@@ -62,12 +64,6 @@ FEATURE_DTYPES: dict[str, Any] = {
 }
 NUMERIC_FEATURES = [c for c in FEATURE_DTYPES if c != "customer_id"]
 SEGMENT_COLUMNS = ["run_id", "method", "customer_id", "segment_id", "segment", "scores"]
-
-
-# The customer-level tables hold every retained run's rows; what the planner needs of them is
-# how many rows the run has and how many distinct keys (customers, methods, categories): a
-# 9,000-row sample tells that as well as the default 30,000, for a third of the reads.
-RUN_STATISTICS = {"default_statistics_target": "30"}
 
 
 @contextmanager
@@ -208,17 +204,14 @@ def _resolve_tier_preset(conn: psycopg.Connection, cfg: dict[str, Any]) -> None:
 def build_features(url: str, run_id: int) -> int:
     """Customer features and category revenue as of the run's date, all in SQL; customers."""
     t0 = time.perf_counter()
-    with _stage(url, run_id, "features") as (conn, run):
+    with (
+        _stage(url, run_id, "features") as (conn, run),
+        side_connection(url, lambda side: _set_work_mem(side, run)) as alongside,
+    ):
         as_of = run["as_of_date"]
         window = run["params"]["tiers"].get("window_days")
         window_start = as_of - dt.timedelta(days=window - 1) if window else None
-        for table in ("customer_category_revenue", "customer_features"):
-            conn.execute(
-                sql.SQL("DELETE FROM {} WHERE run_id = %s").format(
-                    sql.Identifier("segmentation", table)
-                ),
-                (run_id,),
-            )
+        conn.execute("DELETE FROM segmentation.customer_features WHERE run_id = %s", (run_id,))
         # the time marts' aggregates: batches loaded without the build's refresh, and this
         # run's fiscal year setting
         time_marts.refresh(
@@ -230,15 +223,16 @@ def build_features(url: str, run_id: int) -> int:
             as_of,
             window_start,
             use_state=run["params"].get("customer_state", True),
+            alongside=alongside,
         )
         customers = int(done["customers"])
         if customers == 0:
             raise SegwiseError(f"no customer has a sale on or before {as_of}")
         # Fresh statistics, or the planner nested-loops over a million new rows.
         with local_settings(conn, RUN_STATISTICS):
-            conn.execute(
-                "ANALYZE segmentation.customer_features, segmentation.customer_category_revenue"
-            )
+            conn.execute("ANALYZE segmentation.customer_features")
+            if done["source"] != "state":  # else the side took them
+                conn.execute("ANALYZE segmentation.customer_category_revenue")
         runs.stage_done(
             conn,
             run_id,
@@ -592,7 +586,11 @@ def build_profiles(url: str, run_id: int) -> int:
             "tiers": cfg["tiers"].get("actions") or {},
             "clv": (cfg.get("clv") or {}).get("actions") or {},
         }
-        with _channel_alongside(url, run, aside) as channel_rows:
+        with side_connection(url, lambda side: _set_work_mem(side, run)) as alongside:
+            if aside:
+                from etl.segment import profiles_channel
+
+                channel_rows = alongside(lambda side: profiles_channel.build(side, run_id))
             with local_settings(conn, NO_JIT):
                 profiles = conn.execute(_segment_profiles(conn, run_id, actions)).rowcount
             rows = {"segment_profiles": profiles}
@@ -616,38 +614,6 @@ def build_profiles(url: str, run_id: int) -> int:
             )
         # the side connection has committed; the stage's own commit follows
     return profiles
-
-
-@contextmanager
-def _channel_alongside(
-    url: str, run: Mapping[str, Any], start: bool
-) -> Iterator[Callable[[], int]]:
-    """With ``start``, the run's channel profiles replaced on a second connection in a thread
-    while the block runs; yields a function that waits for it and gives its row count. The side
-    transaction commits only once the block and the side statement have both succeeded (the
-    block ends with everything of the stage but its commit); an error on either side cancels
-    the side statement, rolls the side back and is raised."""
-    if not start:
-        yield lambda: 0
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    from etl.segment import profiles_channel
-
-    side = connect(url)
-
-    def replace() -> int:  # in the side's open transaction: `with side` commits or rolls back
-        _set_work_mem(side, run)
-        return profiles_channel.build(side, run["run_id"])
-
-    with side, ThreadPoolExecutor(max_workers=1, thread_name_prefix="profiles") as pool:
-        future = pool.submit(replace)
-        try:
-            yield future.result
-            future.result()
-        except BaseException:
-            side.cancel_safe()
-            raise
 
 
 def _segment_profiles(
