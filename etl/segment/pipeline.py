@@ -645,6 +645,7 @@ def _segment_profiles(
         dominant_segment=dominant["segment"],
         cat_keys=profile_members.cell_keys(methods, ["c.category"]),
         top_sets=profile_members.grouping(methods, ["m.category"], whole=False)["sets"],
+        **profile_members.segment_ids(methods),
         **profile_members.grouping(methods, whole=False),
     )
 

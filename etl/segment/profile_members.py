@@ -56,8 +56,10 @@ def _select(run_id: int, methods: Sequence[str]) -> sql.Composed:
                 ).format(a=sql.Identifier(alias), m=sql.Literal(method))
             )
         segments.append(
-            sql.SQL("{}.segment AS {}").format(
-                sql.Identifier(alias), sql.Identifier(f"segment_{method}")
+            sql.SQL("{a}.segment AS {s}, {a}.segment_id AS {i}").format(
+                a=sql.Identifier(alias),
+                s=sql.Identifier(f"segment_{method}"),
+                i=sql.Identifier(f"segment_id_{method}"),
             )
         )
     return model(
@@ -88,6 +90,26 @@ def _methods(conn: psycopg.Connection, run_id: int) -> list[str]:
 def column(method: str) -> sql.Composed:
     """The members table's segment column of ``method`` (measure columns never start so)."""
     return sql.SQL("{}.{}").format(sql.Identifier(ALIAS), sql.Identifier(f"segment_{method}"))
+
+
+def segment_ids(methods: Sequence[str]) -> dict[str, sql.Composable]:
+    """Parts ``segment_ids`` (every method's smallest segment id, as aggregates of the members
+    table, alias ``m``: ``segment_id_<method>``) and ``segment_id`` (the one of a grouped row's
+    own method, from a row of those aggregates, alias ``g``)."""
+    if not methods:
+        return {"segment_ids": sql.SQL("NULL::int AS no_ids"), "segment_id": sql.SQL("NULL::int")}
+    ids = [sql.Identifier(f"segment_id_{m}") for m in methods]
+    return {
+        "segment_ids": sql.SQL(", ").join(
+            sql.SQL("min({}.{}) AS {}").format(sql.Identifier(ALIAS), i, i) for i in ids
+        ),
+        "segment_id": sql.SQL("CASE g.method {} END").format(
+            sql.SQL(" ").join(
+                sql.SQL("WHEN {} THEN g.{}").format(sql.Literal(m), i)
+                for m, i in zip(methods, ids, strict=True)
+            )
+        ),
+    }
 
 
 def cell_keys(methods: Sequence[str], keys: Iterable[str]) -> sql.Composable:

@@ -1,8 +1,9 @@
 -- template parts joins, run_id, segments: filled by etl.segment.profile_members.ensure
 -- One row per customer of a run: the customer-level measures the profiles add up, and the
 -- customer's segment in each method of the run as a column of its own (<segments>, named
--- segment_<method>, from the rfm, clv and demographic joins below or from <joins>: one LEFT
--- JOIN of customer_segments per other method). The profile models group these rows with
+-- segment_<method>, with its segment_id_<method>, from the rfm, clv and demographic joins
+-- below or from <joins>: one LEFT JOIN of customer_segments per other method). The profile
+-- models group these rows with
 -- GROUPING SETS, one set per method, so each customer row is read once for all methods instead
 -- of once per membership. One hash join per method: grouping the memberships by customer
 -- instead took longer at 381k customers (a sort of every membership row).
