@@ -53,7 +53,7 @@ def build_lines(conn: psycopg.Connection, batch: Batch, progress: Progress | Non
         progress("writing warehouse facts", good)
     # the customers whose kept totals the batch changes: those of its orders before the write
     # (an order may move to another customer) and after it
-    customer_state.note_touched(conn, table)
+    customer_state.note_touched(conn, table, before=True)
     with timed("facts and indexes"), indexes.bulk_rebuild(conn, good, initial, batch):
         inserted, updated = _write_facts(conn, batch, table, initial, good)
     customer_state.note_touched(conn, table)

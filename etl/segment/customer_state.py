@@ -10,7 +10,9 @@ same rows.
 How the totals stay right:
 - ``begin_build`` / ``note_touched`` / ``refresh_for_batch`` run inside a batch's transaction:
   the customers of the orders the batch writes (before and after the write, so a customer an
-  order moved away from is recomputed too) get their rows recomputed from all their orders.
+  order moved away from is recomputed too) get their rows recomputed from all their orders;
+  the channel totals of a batch that only added orders get the new orders' sums added instead
+  (``customer_channel_totals_add.sql``: every column is a sum or a count).
 - ``warehouse.customer_state_status.built_digest`` is the digest of the built batches the totals
   reflect (``runs.built_batches``). A build only updates totals that were current before it;
   otherwise, or when the batch touches many customers or changes a product's category, it
@@ -42,6 +44,9 @@ ORDER_TOTALS = sql.Identifier("warehouse", "customer_order_totals")
 CATEGORY_TOTALS = sql.Identifier("warehouse", "customer_category_totals")
 CHANNEL_TOTALS = sql.Identifier("warehouse", "customer_channel_totals")
 TOUCHED = sql.Identifier("segwise_touched_customers")
+# the batch's orders, with whether each was in the warehouse before the batch (note_touched)
+BATCH_ORDERS_NAME = "segwise_batch_orders"
+BATCH_ORDERS = sql.Identifier(BATCH_ORDERS_NAME)
 # every order of the touched customers, kept by refresh_for_batch for the rest of the build
 TOUCHED_ORDERS = "segwise_touched_orders"
 PRODUCTS_BEFORE = sql.Identifier("segwise_product_categories_before")
@@ -252,11 +257,23 @@ def begin_build(conn: psycopg.Connection) -> bool:
     return True
 
 
-def note_touched(conn: psycopg.Connection, staged: sql.Identifier) -> None:
+def note_touched(conn: psycopg.Connection, staged: sql.Identifier, *, before: bool = False) -> None:
     """Add the customers of the orders in the staged lines table (called before and after the
-    facts are written: an order may move from one customer to another)."""
+    facts are written: an order may move from one customer to another). ``before``: also keep
+    the batch's orders, each with whether the warehouse held it already (``_adds_only``)."""
     if not _tracking(conn):
         return
+    if before:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(BATCH_ORDERS))
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS "
+                "SELECT s.order_id, EXISTS (SELECT 1 FROM warehouse.fact_order AS o "
+                "WHERE o.order_id = s.order_id) AS existed "
+                "FROM (SELECT DISTINCT order_id FROM {} WHERE _reject IS NULL) AS s"
+            ).format(BATCH_ORDERS, staged)
+        )
+        conn.execute(sql.SQL("ANALYZE {}").format(BATCH_ORDERS))
     conn.execute(
         sql.SQL(
             "INSERT INTO {} SELECT DISTINCT o.customer_id FROM warehouse.fact_order AS o "
@@ -264,6 +281,19 @@ def note_touched(conn: psycopg.Connection, staged: sql.Identifier) -> None:
             "AND o.customer_id IS NOT NULL ON CONFLICT DO NOTHING"
         ).format(TOUCHED, staged)
     )
+
+
+def _adds_only(conn: psycopg.Connection) -> bool:
+    """The batch wrote only orders the warehouse did not hold (a day's new orders, no late
+    correction): every kept channel total is then the old one plus the new orders'."""
+    found = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (f"pg_temp.{BATCH_ORDERS_NAME}",)
+    ).fetchone()[0]
+    if not found:
+        return False
+    return not conn.execute(
+        sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE existed)").format(BATCH_ORDERS)
+    ).fetchone()[0]
 
 
 def _tracking(conn: psycopg.Connection) -> bool:
@@ -295,8 +325,14 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
         _mark(conn, None)
         return {"kept": False, "reason": f"{touched} customers touched of {known}"}
     conn.execute(sql.SQL("ANALYZE {}").format(TOUCHED))
+    adds_only = _adds_only(conn)
     orders, lines = touched_tables(conn)
-    for table in (ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS):
+    recomputed = (
+        (ORDER_TOTALS, CATEGORY_TOTALS)
+        if adds_only
+        else (ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS)
+    )
+    for table in recomputed:
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE customer_id IN (SELECT customer_id FROM {})").format(
                 table, TOUCHED
@@ -306,10 +342,26 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
     conn.execute(
         sql.SQL("INSERT INTO {} {}").format(CATEGORY_TOTALS, category_totals(orders, None, lines))
     )
-    conn.execute(
-        sql.SQL("INSERT INTO {} {}").format(CHANNEL_TOTALS, channel_totals(orders, None, lines))
-    )
-    return {"kept": True, "customers": int(touched)}
+    if adds_only:
+        new_orders = sql.SQL(
+            "SELECT * FROM warehouse.fact_order WHERE customer_id IS NOT NULL "
+            "AND order_id IN (SELECT order_id FROM {})"
+        ).format(BATCH_ORDERS)
+        conn.execute(
+            model(
+                "warehouse/customer_channel_totals_add.sql",
+                delta=channel_totals(new_orders, None, lines),
+            )
+        )
+    else:
+        conn.execute(
+            sql.SQL("INSERT INTO {} {}").format(CHANNEL_TOTALS, channel_totals(orders, None, lines))
+        )
+    return {
+        "kept": True,
+        "customers": int(touched),
+        "channel_totals": "added" if adds_only else "recomputed",
+    }
 
 
 def mark_current(conn: psycopg.Connection) -> None:

@@ -165,10 +165,16 @@ def test_demo_daily_batches_and_corrections_keep_the_totals_exact(demo_url) -> N
     _fill(url, DEMO_END)
     assert _status(url)[0]
 
-    # a daily batch: only its customers are recomputed, the totals stay current
+    # a daily batch: only its customers are recomputed, the totals stay current; it only adds
+    # orders, so their channel sums are added to the kept ones
     assert ingest.load_paths(url, [day], layout="segwise").status == "succeeded"
     current, counts = _status(url)
     assert current and counts.get("customer_totals_refreshed", 0) > 0
+    assert counts.get("customer_channel_totals_added") == 1
+    with psycopg.connect(url) as conn:
+        assert _totals_match_a_recomputation(conn) == dict.fromkeys(
+            ("customer_order_totals", "customer_category_totals", "customer_channel_totals"), 0
+        )
 
     # late corrections: a line re-sent with another quantity, a return of an old sale, and an
     # order moved to another customer (both customers change)
@@ -190,6 +196,7 @@ def test_demo_daily_batches_and_corrections_keep_the_totals_exact(demo_url) -> N
     )
     current, counts = _status(url)
     assert current and counts.get("customer_totals_refreshed", 0) >= 3
+    assert "customer_channel_totals_added" not in counts  # changed orders: recomputed
 
     with psycopg.connect(url) as conn:
         assert _totals_match_a_recomputation(conn) == dict.fromkeys(
