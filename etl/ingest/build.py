@@ -114,8 +114,8 @@ def _build_one(url: str, batch_id: int, *, progress: Progress | None = None) -> 
                 # the per-customer totals a latest-date run reads (0010_customer_state)
                 totals = customer_state.refresh_for_batch(conn)
                 batch.count("customer_totals_refreshed", totals.get("customers", 0))
-                if totals.get("channel_totals") == "added":
-                    batch.count("customer_channel_totals_added", 1)
+                if totals.get("category_and_channel_totals") == "added":
+                    batch.count("customer_totals_added_not_recomputed", 1)
                 # the run's warehouse checks, on what this batch wrote (0012_quality_per_batch)
                 quality = batch_checks.finish(conn, batch, totals_kept=totals["kept"])
                 rows_read = batch.rows_read()

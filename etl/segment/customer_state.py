@@ -11,8 +11,8 @@ How the totals stay right:
 - ``begin_build`` / ``note_touched`` / ``refresh_for_batch`` run inside a batch's transaction:
   the customers of the orders the batch writes (before and after the write, so a customer an
   order moved away from is recomputed too) get their rows recomputed from all their orders;
-  the channel totals of a batch that only added orders get the new orders' sums added instead
-  (``customer_channel_totals_add.sql``: every column is a sum or a count).
+  the category and channel totals of a batch that only added orders get the new orders' sums
+  added instead (``customer_category_totals_add.sql``, ``customer_channel_totals_add.sql``).
 - ``warehouse.customer_state_status.built_digest`` is the digest of the built batches the totals
   reflect (``runs.built_batches``). A build only updates totals that were current before it;
   otherwise, or when the batch touches many customers or changes a product's category, it
@@ -285,7 +285,8 @@ def note_touched(conn: psycopg.Connection, staged: sql.Identifier, *, before: bo
 
 def _adds_only(conn: psycopg.Connection) -> bool:
     """The batch wrote only orders the warehouse did not hold (a day's new orders, no late
-    correction): every kept channel total is then the old one plus the new orders'."""
+    correction): the kept category and channel totals are then the old ones plus the new
+    orders' (the distinct products counted against the customer's earlier orders)."""
     found = conn.execute(
         "SELECT to_regclass(%s) IS NOT NULL", (f"pg_temp.{BATCH_ORDERS_NAME}",)
     ).fetchone()[0]
@@ -327,11 +328,9 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
     conn.execute(sql.SQL("ANALYZE {}").format(TOUCHED))
     adds_only = _adds_only(conn)
     orders, lines = touched_tables(conn)
-    recomputed = (
-        (ORDER_TOTALS, CATEGORY_TOTALS)
-        if adds_only
-        else (ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS)
-    )
+    # a batch of new orders only: the category and channel totals get the new orders' sums
+    # added (the *_add.sql models); otherwise they are recomputed from all the orders
+    recomputed = (ORDER_TOTALS,) if adds_only else (ORDER_TOTALS, CATEGORY_TOTALS, CHANNEL_TOTALS)
     for table in recomputed:
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE customer_id IN (SELECT customer_id FROM {})").format(
@@ -339,14 +338,19 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
             )
         )
     conn.execute(sql.SQL("INSERT INTO {} {}").format(ORDER_TOTALS, order_totals(orders)))
-    conn.execute(
-        sql.SQL("INSERT INTO {} {}").format(CATEGORY_TOTALS, category_totals(orders, None, lines))
-    )
     if adds_only:
         new_orders = sql.SQL(
             "SELECT * FROM warehouse.fact_order WHERE customer_id IS NOT NULL "
             "AND order_id IN (SELECT order_id FROM {})"
         ).format(BATCH_ORDERS)
+        conn.execute(
+            model(
+                "warehouse/customer_category_totals_add.sql",
+                new_orders=new_orders,
+                orders=orders,
+                lines=lines,
+            )
+        )
         conn.execute(
             model(
                 "warehouse/customer_channel_totals_add.sql",
@@ -355,12 +359,17 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
         )
     else:
         conn.execute(
+            sql.SQL("INSERT INTO {} {}").format(
+                CATEGORY_TOTALS, category_totals(orders, None, lines)
+            )
+        )
+        conn.execute(
             sql.SQL("INSERT INTO {} {}").format(CHANNEL_TOTALS, channel_totals(orders, None, lines))
         )
     return {
         "kept": True,
         "customers": int(touched),
-        "channel_totals": "added" if adds_only else "recomputed",
+        "category_and_channel_totals": "added" if adds_only else "recomputed",
     }
 
 

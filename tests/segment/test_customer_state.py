@@ -166,11 +166,11 @@ def test_demo_daily_batches_and_corrections_keep_the_totals_exact(demo_url) -> N
     assert _status(url)[0]
 
     # a daily batch: only its customers are recomputed, the totals stay current; it only adds
-    # orders, so their channel sums are added to the kept ones
+    # orders, so their category and channel sums are added to the kept ones
     assert ingest.load_paths(url, [day], layout="segwise").status == "succeeded"
     current, counts = _status(url)
     assert current and counts.get("customer_totals_refreshed", 0) > 0
-    assert counts.get("customer_channel_totals_added") == 1
+    assert counts.get("customer_totals_added_not_recomputed") == 1
     with psycopg.connect(url) as conn:
         assert _totals_match_a_recomputation(conn) == dict.fromkeys(
             ("customer_order_totals", "customer_category_totals", "customer_channel_totals"), 0
@@ -196,7 +196,7 @@ def test_demo_daily_batches_and_corrections_keep_the_totals_exact(demo_url) -> N
     )
     current, counts = _status(url)
     assert current and counts.get("customer_totals_refreshed", 0) >= 3
-    assert "customer_channel_totals_added" not in counts  # changed orders: recomputed
+    assert "customer_totals_added_not_recomputed" not in counts  # changed orders: recomputed
 
     with psycopg.connect(url) as conn:
         assert _totals_match_a_recomputation(conn) == dict.fromkeys(
