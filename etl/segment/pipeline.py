@@ -285,23 +285,19 @@ def run_method(url: str, run_id: int, method: str) -> int:
             (run_id, method),
         )
         metrics: dict[str, Any] = {}
+        written: int | None = None
         if method in ("demographic", "channel"):
-            conn.execute(
+            written = conn.execute(
                 read_sql(f"segmentation/segments_{method}.sql"),
                 {"run_id": run_id, "as_of": run["as_of_date"]},
-            )
+            ).rowcount
         elif method == "lifecycle":
             rules = cfg.get("lifecycle", seg_config.DEFAULTS["lifecycle"])
             metrics = {"monthly": lifecycle.label(conn, run_id, run["as_of_date"], rules)}
         else:
             labels, metrics = _compute(conn, run_id, method, cfg, run["as_of_date"])
-            copy_frame(conn, ("segmentation", "memberships"), labels, SEGMENT_COLUMNS)
-        labelled, customers = conn.execute(
-            "SELECT (SELECT count(*) FROM segmentation.memberships "
-            "        WHERE run_id = %(r)s AND method = %(m)s), "
-            "       (SELECT count(*) FROM segmentation.customer_features WHERE run_id = %(r)s)",
-            {"r": run_id, "m": method},
-        ).fetchone()
+            written = copy_frame(conn, ("segmentation", "memberships"), labels, SEGMENT_COLUMNS)
+        labelled, customers = _labelled(conn, run, method, written)
         if labelled != customers:
             raise SegwiseError(
                 f"run {run_id}: method {method} labelled {labelled} of {customers} customers"
@@ -315,6 +311,24 @@ def run_method(url: str, run_id: int, method: str) -> int:
             metrics={method: metrics} if metrics else None,
         )
     return labelled
+
+
+def _labelled(
+    conn: psycopg.Connection, run: Mapping[str, Any], method: str, written: int | None
+) -> tuple[int, int]:
+    """(customers the method labelled, customers of the run). The rows this stage wrote are
+    the method's rows of the run (it deleted any earlier ones, and the primary key allows one
+    per customer), and the features stage recorded the run's customers: counting both again
+    read 2 x 382k rows per method (0.4 s each at 10M demo lines)."""
+    customers = (run.get("row_counts") or {}).get("customers")
+    if written is not None and customers is not None:
+        return written, int(customers)
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM segmentation.memberships "
+        "        WHERE run_id = %(r)s AND method = %(m)s), "
+        "       (SELECT count(*) FROM segmentation.customer_features WHERE run_id = %(r)s)",
+        {"r": run["run_id"], "m": method},
+    ).fetchone()
 
 
 def _scores_json(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

@@ -289,6 +289,24 @@ def test_stage_retry_is_idempotent(url):
     assert _result_rows(url, run_id) == 0
 
 
+@pytest.mark.parametrize("method", ["rfm", "channel"])
+def test_a_method_labelling_fewer_customers_than_the_features_fails_its_stage(url, method):
+    """The stage compares the rows it wrote with the customers the features stage counted: a
+    customer gone from the features since (written by hand) is one label short."""
+    run_id = pipeline.start_run(url, dt.date(2024, 1, 21), methods=[method], trigger="test")
+    customers = pipeline.build_features(url, run_id)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "DELETE FROM segmentation.customer_features WHERE ctid = (SELECT ctid FROM "
+            "segmentation.customer_features WHERE run_id = %s LIMIT 1)",
+            (run_id,),
+        )
+    with pytest.raises(SegwiseError, match=f"labelled {customers - 1} of {customers} customers"):
+        pipeline.run_method(url, run_id, method)
+    pipeline.fail_run(url, run_id, "cleanup")
+    assert _result_rows(url, run_id) == 0
+
+
 def test_food_delivery_layout_gets_seed_tiers():
     url = create_database("segwise_segfood")
     try:
