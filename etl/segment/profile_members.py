@@ -12,13 +12,14 @@ into every method's groups in a single scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import psycopg
 from psycopg import sql
 
 from etl.db import local_settings
 from etl.paths import model
+from etl.segment import runs
 from etl.segment.customer_state import temp_table
 from etl.segment.profile_sql import RUN_ROWS
 
@@ -36,7 +37,7 @@ def ensure(conn: psycopg.Connection, run_id: int) -> tuple[sql.Identifier, list[
     name = _name(run_id)
     if conn.execute("SELECT to_regclass(%s) IS NULL", (f"pg_temp.{name}",)).fetchone()[0]:
         with local_settings(conn, RUN_ROWS):
-            temp_table(conn, name, _select(run_id, methods))
+            temp_table(conn, name, _select(run_id, methods, runs.method_sources(conn, run_id)))
     return sql.Identifier(name), methods
 
 
@@ -44,16 +45,23 @@ def ensure(conn: psycopg.Connection, run_id: int) -> tuple[sql.Identifier, list[
 JOINED = {"rfm": "sr", "clv": "sc", "demographic": "sd"}
 
 
-def _select(run_id: int, methods: Sequence[str]) -> sql.Composed:
+def _select(run_id: int, methods: Sequence[str], sources: Mapping[str, int]) -> sql.Composed:
+    """The members SELECT. Each method's memberships are read where they are stored (the run
+    in ``sources`` that computed them, by primary key range): joined through the view
+    ``customer_segments`` on the run, the planner read the method's rows of every stored run."""
     segments, joins = [], []
     for method in methods:
         alias = JOINED.get(method, f"s_{method}")
         if method not in JOINED:
             joins.append(
                 sql.SQL(
-                    "LEFT JOIN segmentation.customer_segments AS {a} ON {a}.run_id = f.run_id "
+                    "LEFT JOIN segmentation.memberships AS {a} ON {a}.run_id = {source} "
                     "AND {a}.method = {m} AND {a}.customer_id = f.customer_id"
-                ).format(a=sql.Identifier(alias), m=sql.Literal(method))
+                ).format(
+                    a=sql.Identifier(alias),
+                    source=sql.Literal(sources.get(method)),
+                    m=sql.Literal(method),
+                )
             )
         segments.append(
             sql.SQL("{a}.segment AS {s}, {a}.segment_id AS {i}").format(
@@ -67,6 +75,10 @@ def _select(run_id: int, methods: Sequence[str]) -> sql.Composed:
         run_id=sql.Literal(int(run_id)),
         segments=sql.SQL(",\n    ").join(segments) if segments else sql.SQL("NULL AS no_method"),
         joins=sql.SQL("\n").join(joins),
+        **{
+            f"{method}_source": sql.SQL("{}::bigint").format(sql.Literal(sources.get(method)))
+            for method in JOINED
+        },
     )
 
 

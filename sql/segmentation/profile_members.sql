@@ -1,12 +1,14 @@
--- template parts joins, run_id, segments: filled by etl.segment.profile_members.ensure
+-- template parts clv_source, demographic_source, joins, rfm_source, run_id, segments: filled by etl.segment.profile_members.ensure
 -- One row per customer of a run: the customer-level measures the profiles add up, and the
 -- customer's segment in each method of the run as a column of its own (<segments>, named
 -- segment_<method>, with its segment_id_<method>, from the rfm, clv and demographic joins
--- below or from <joins>: one LEFT JOIN of customer_segments per other method). The profile
--- models group these rows with
--- GROUPING SETS, one set per method, so each customer row is read once for all methods instead
--- of once per membership. One hash join per method: grouping the memberships by customer
--- instead took longer at 381k customers (a sort of every membership row).
+-- below or from <joins>: one LEFT JOIN per other method). Each method's memberships are read
+-- where they are stored: under the run that computed them (<rfm_source>, <clv_source>,
+-- <demographic_source>, and in <joins>; segmentation.run_methods; NULL when the run shows no
+-- such method). The profile models group these rows with GROUPING SETS, one set per method,
+-- so each customer row is read once for all methods instead of once per membership. One hash
+-- join per method: grouping the memberships by customer instead took longer at 381k customers
+-- (a sort of every membership row).
 -- Demographic bands ('unknown' where missing) come from the demographic method's scores; the
 -- RFM scores r, f, m and the predicted value from the rfm and clv methods' (NULL when the
 -- method did not run).
@@ -31,11 +33,12 @@ SELECT
     coalesce(nullif(sd.scores ->> 'dependants', ''), 'unknown') AS dependants,
     coalesce(nullif(sd.scores ->> 'region', ''), 'unknown') AS region
 FROM segmentation.customer_features AS f
-LEFT JOIN segmentation.customer_segments AS sr
-    ON sr.run_id = f.run_id AND sr.method = 'rfm' AND sr.customer_id = f.customer_id
-LEFT JOIN segmentation.customer_segments AS sc
-    ON sc.run_id = f.run_id AND sc.method = 'clv' AND sc.customer_id = f.customer_id
-LEFT JOIN segmentation.customer_segments AS sd
-    ON sd.run_id = f.run_id AND sd.method = 'demographic' AND sd.customer_id = f.customer_id
+LEFT JOIN segmentation.memberships AS sr
+    ON sr.run_id = {rfm_source} AND sr.method = 'rfm' AND sr.customer_id = f.customer_id
+LEFT JOIN segmentation.memberships AS sc
+    ON sc.run_id = {clv_source} AND sc.method = 'clv' AND sc.customer_id = f.customer_id
+LEFT JOIN segmentation.memberships AS sd
+    ON sd.run_id = {demographic_source} AND sd.method = 'demographic'
+    AND sd.customer_id = f.customer_id
 {joins}
 WHERE f.run_id = {run_id}
