@@ -53,7 +53,8 @@ def _statement(conn: psycopg.Connection, run_id: int, as_of: dt.date) -> sql.Com
         members=members,
         run_id=sql.Literal(run_id),
         size_sets=sizes["sets"],
-        **profile_members.grouping(methods, ("c.dimension", "c.value")),
+        first_method=sql.Literal(methods[0] if methods else None),
+        **profile_members.grouping(methods, ("c.dimension", "c.value"), whole=not methods),
     )
 
 

@@ -1,4 +1,4 @@
--- template parts channel_totals, members, method, run_id, segment, sets, size_sets: filled by etl.segment.profiles_channel.build
+-- template parts channel_totals, first_method, members, method, run_id, segment, sets, size_sets: filled by etl.segment.profiles_channel.build
 -- Channel profiles of a run: revenue contribution and gross margin per channel, platform,
 -- market, region and country, for the whole population (method 'all' / segment 'all') and
 -- crossed with every method's segments. Reads one row per customer and value
@@ -16,8 +16,10 @@
 --                  discounts, discount_pct, cost coverage of sales.
 -- Each customer row of <members> (profile_members.sql: one row per customer of the run, a
 -- segment column per method) is joined to its channel rows once, and GROUPING SETS (<sets>: one
--- set per method plus the whole population) adds it into every method's groups in one pass;
--- <method> and <segment> name the set a group belongs to.
+-- set per method) adds it into every method's groups in one pass; <method> and <segment> name
+-- the set a group belongs to. The whole population is the sum of <first_method>'s groups, its
+-- customers without a segment included (every column is a count or a sum): a set of its own
+-- cost as much as a method's, 1/7 of the statement with six methods.
 INSERT INTO segmentation.channel_profiles (
     run_id, method, segment, dimension, value, customers, share, index_vs_all, orders,
     revenue, revenue_share, gross_margin, margin_pct, extra
@@ -40,9 +42,29 @@ WITH grouped AS (
     JOIN {channel_totals} AS c ON c.customer_id = m.customer_id
     GROUP BY GROUPING SETS ({sets})
 ),
+whole AS (
+    SELECT
+        'all' AS method,
+        'all' AS segment,
+        dimension,
+        value,
+        sum(customers)::bigint AS customers,
+        sum(orders) AS orders,
+        sum(revenue) AS revenue,
+        sum(sales) AS sales,
+        sum(list_sales) AS list_sales,
+        sum(discounts) AS discounts,
+        sum(costed_sales) AS costed_sales,
+        sum(gross_margin) AS gross_margin
+    FROM grouped
+    WHERE method = {first_method}
+    GROUP BY dimension, value
+),
 cells AS (
     -- a customer without a segment in a method (none, when every method labelled everyone)
     SELECT * FROM grouped WHERE segment IS NOT NULL
+    UNION ALL
+    SELECT * FROM whole
 ),
 segment_sizes AS (
     SELECT {method} AS method, {segment} AS segment, count(*) AS customers
