@@ -115,13 +115,24 @@ def order_totals(orders: sql.Composable) -> sql.Composed:
 LINES = sql.Identifier("warehouse", "fact_order_line")
 
 
+def category_products(
+    orders: sql.Composable, as_of: dt.date | None, lines: sql.Composable = LINES
+) -> sql.Composed:
+    """SELECT of customer_category_products.sql over ``orders``' lines (in ``lines``) up to
+    ``as_of``: one row per customer, category and product."""
+    return model(
+        "warehouse/customer_category_products.sql", orders=orders, as_of=_date(as_of), lines=lines
+    )
+
+
 def category_totals(
     orders: sql.Composable, as_of: dt.date | None, lines: sql.Composable = LINES
 ) -> sql.Composed:
     """SELECT of customer_category_totals.sql over ``orders``' lines (in ``lines``) up to
     ``as_of``."""
     return model(
-        "warehouse/customer_category_totals.sql", orders=orders, as_of=_date(as_of), lines=lines
+        "warehouse/customer_category_totals.sql",
+        customer_products=category_products(orders, as_of, lines),
     )
 
 
@@ -347,6 +358,7 @@ def refresh_for_batch(conn: psycopg.Connection) -> dict[str, Any]:
             model(
                 "warehouse/customer_category_totals_add.sql",
                 new_orders=new_orders,
+                new_products=category_products(sql.SQL("SELECT * FROM new_orders"), None, lines),
                 orders=orders,
                 lines=lines,
             )

@@ -1,31 +1,18 @@
--- template parts lines, new_orders, orders: filled by etl.segment.customer_state.refresh_for_batch
+-- template parts lines, new_orders, new_products, orders: filled by etl.segment.customer_state.refresh_for_batch
 -- The kept category totals (warehouse.customer_category_totals) plus a batch that only added
 -- orders (<new_orders>: those orders; <orders>: every order of the customers they belong to;
--- <lines>: those orders' lines). Revenue, quantity, cost and costed revenue are sums over sale
--- lines: old + new. The distinct products are not: a product counts once per customer, so the
--- new orders add a product to (customer, category) only when none of the customer's earlier
--- orders had a sale line of it. Same definitions as customer_category_totals.sql (a line
--- counts for its order's customer, the category is the product's, 'unknown' without one).
--- A sum is NULL when no line had a value (quantity, cost), so NULL + NULL stays NULL.
--- Recomputing the touched customers' totals from all their lines took 5.7 s of a 10M-line
--- daily load.
+-- <lines>: those orders' lines; <new_products>: customer_category_products.sql over the new
+-- orders). Revenue, quantity, cost and costed revenue are sums over sale lines: old + new.
+-- The distinct products are not: a product counts once per customer, so the new orders add a
+-- product to (customer, category) only when none of the customer's earlier orders had a sale
+-- line of it. A sum is NULL when no line had a value (quantity, cost), so NULL + NULL stays
+-- NULL. Recomputing the touched customers' totals from all their lines took 5.7 s of a
+-- 10M-line daily load.
 WITH new_orders AS (
     {new_orders}
 ),
 new_products AS (
-    SELECT
-        o.customer_id COLLATE "C" AS customer_id,
-        coalesce(p.category_l1, 'unknown') COLLATE "C" AS category,
-        l.product_id COLLATE "C" AS product_id,
-        sum(l.amount) AS revenue,
-        sum(l.quantity) AS quantity,
-        sum(l.cost_amount) AS cost_amount,
-        sum(l.amount) FILTER (WHERE l.cost_amount IS NOT NULL) AS costed_revenue
-    FROM new_orders AS o
-    JOIN {lines} AS l ON l.order_id = o.order_id
-    LEFT JOIN warehouse.dim_product AS p ON p.product_id = l.product_id
-    WHERE l.is_sale
-    GROUP BY 1, 2, 3
+    {new_products}
 ),
 bought_before AS (
     -- (customer, product) pairs of the new orders with a sale line in an earlier order
