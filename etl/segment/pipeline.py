@@ -231,8 +231,6 @@ def build_features(url: str, run_id: int) -> int:
         # Fresh statistics, or the planner nested-loops over a million new rows.
         with local_settings(conn, RUN_STATISTICS):
             conn.execute("ANALYZE segmentation.customer_features")
-            if done["source"] != "state":  # else the side took them
-                conn.execute("ANALYZE segmentation.customer_category_revenue")
         runs.stage_done(
             conn,
             run_id,
