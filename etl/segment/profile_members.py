@@ -33,7 +33,7 @@ def _name(run_id: int) -> str:
 def ensure(conn: psycopg.Connection, run_id: int) -> tuple[sql.Identifier, list[str]]:
     """The run's members table (created in this transaction unless it exists) and the methods
     that have a column in it: those with segments in the run, in the run's method order."""
-    methods = _methods(conn, run_id)
+    methods = shown_methods(conn, run_id)
     name = _name(run_id)
     if conn.execute("SELECT to_regclass(%s) IS NULL", (f"pg_temp.{name}",)).fetchone()[0]:
         with local_settings(conn, RUN_ROWS):
@@ -82,8 +82,9 @@ def _select(run_id: int, methods: Sequence[str], sources: Mapping[str, int]) -> 
     )
 
 
-def _methods(conn: psycopg.Connection, run_id: int) -> list[str]:
-    # The methods the run shows memberships of (segmentation.run_methods), those with rows.
+def shown_methods(conn: psycopg.Connection, run_id: int) -> list[str]:
+    """The methods the run shows memberships of (segmentation.run_methods) that have rows, in
+    the run's method order; each read where its rows are stored."""
     row = conn.execute(
         "SELECT r.methods, array("
         "  SELECT rm.method FROM segmentation.run_methods AS rm"

@@ -20,7 +20,7 @@ from psycopg import sql
 
 from etl.errors import SegwiseError
 from etl.paths import model
-from etl.segment import profile_members, runs
+from etl.segment import profile_members
 from etl.segment.profile_sql import replace_profiles
 
 MODEL = "segmentation/profile_demographic.sql"
@@ -48,17 +48,7 @@ def _statement(conn: psycopg.Connection, run_id: int, _as_of: dt.date) -> sql.Co
 
 
 def _has_labels(conn: psycopg.Connection, run_id: int) -> None:
-    # read where the rows are stored: through the view, the planner scanned every stored run's
-    # memberships (2 s with 13 runs' at 10M demo lines)
-    source = runs.method_sources(conn, run_id).get("demographic")
-    labelled = (
-        source is not None
-        and conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM segmentation.memberships "
-            "WHERE run_id = %s AND method = 'demographic')",
-            (source,),
-        ).fetchone()[0]
-    )
+    labelled = "demographic" in profile_members.shown_methods(conn, run_id)
     if not labelled:
         raise SegwiseError(
             f"run {run_id} has no demographic labels: run the 'demographic' method before "
