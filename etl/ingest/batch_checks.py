@@ -58,23 +58,38 @@ def begin(conn: psycopg.Connection, batch: Batch) -> None:
     batch.checks = {}
 
 
-def check_lines(conn: psycopg.Connection, batch: Batch, lines: sql.Identifier) -> None:
+def check_lines(
+    conn: psycopg.Connection, batch: Batch, lines: sql.Identifier, *, first_load: bool = False
+) -> None:
     """After the facts are written: the batch's good lines are all in the warehouse, carry its
-    id as far as it wrote them, and the orders it wrote agree with their lines."""
-    _add(
-        batch,
-        LEDGER,
-        conn.execute(
-            model(
-                "warehouse/check_batch_lines.sql",
-                lines=lines,
-                batch_id=sql.Literal(batch.batch_id),
-                loaded=sql.Literal(batch.rows_loaded),
-                rewritten=sql.Literal(batch.rows_rewritten),
-            )
-        ).fetchall(),
-    )
+    id as far as it wrote them, and the orders it wrote agree with their lines. ``first_load``:
+    the order lines were empty when the transaction began (batch_lines_found_first.sql); a
+    failed comparison is counted again by the join, so the record says how many were found."""
+    rows = _ledger_lines(conn, batch, lines, first_load=first_load)
+    if first_load and not all(r[3] for r in rows):
+        rows = _ledger_lines(conn, batch, lines, first_load=False)
+    _add(batch, LEDGER, rows)
     _add(batch, ORDERS, conn.execute(_orders_check(conn, batch, lines)).fetchall())
+
+
+def _ledger_lines(
+    conn: psycopg.Connection, batch: Batch, lines: sql.Identifier, *, first_load: bool
+) -> list[tuple[str, str, str, bool]]:
+    found = model(
+        "warehouse/batch_lines_found_first.sql"
+        if first_load
+        else "warehouse/batch_lines_found.sql",
+        lines=lines,
+        batch_id=sql.Literal(batch.batch_id),
+    )
+    return conn.execute(
+        model(
+            "warehouse/check_batch_lines.sql",
+            found=found,
+            loaded=sql.Literal(batch.rows_loaded),
+            rewritten=sql.Literal(batch.rows_rewritten),
+        )
+    ).fetchall()
 
 
 def _orders_check(conn: psycopg.Connection, batch: Batch, lines: sql.Identifier) -> sql.Composable:

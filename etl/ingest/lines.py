@@ -65,7 +65,7 @@ def build_lines(conn: psycopg.Connection, batch: Batch, progress: Progress | Non
     with timed("dimensions"):
         dimensions_from_lines(conn, batch, plan.dims_from_lines, table)
     with timed("build-time checks of the lines and orders"):
-        batch_checks.check_lines(conn, batch, table)
+        batch_checks.check_lines(conn, batch, table, first_load=initial)
     conn.execute(sql.SQL("DROP TABLE {}").format(table))
 
 

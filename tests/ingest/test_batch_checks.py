@@ -197,6 +197,43 @@ def test_a_line_lost_on_its_way_to_the_facts_fails_the_build(url: str) -> None:
     )
 
 
+def test_a_first_load_whose_line_keys_change_on_the_way_fails_the_build(url: str) -> None:
+    """A first load compares the staged keys and the facts' by their count and the sum of
+    their hashes (no join): a line written under another line number keeps every count right,
+    and is still caught, then counted exactly by the join for the message."""
+    _triggered(
+        url,
+        "warehouse.fact_order_line",
+        "IF NEW.order_id = 'MOVED1' THEN NEW.line_no := NEW.line_no + 10; END IF; RETURN NEW;",
+    )
+    row = _failed(
+        url,
+        [
+            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
+            ("MOVED1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
+        ],
+    )
+    message = str(row["message"])
+    assert (
+        "ledger_vs_facts: good order lines of the batch in warehouse.fact_order_line: "
+        "expected 2, got 1" in message
+    )
+    assert "order lines added" not in message  # the counts of written lines were right
+
+
+def test_a_first_load_and_a_later_batch_record_the_same_line_checks(url: str) -> None:
+    """The first load's hash comparison and a later batch's join record the same subjects."""
+    first = _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
+    later = _load(url, [("A2", 1, "C1", "2024-01-03 10:00", "P1", 1, 5.0)])
+    for result in (first, later):
+        ledger = {
+            c["subject"]: (c["expected"], c["actual"])
+            for c in batch_row(url, result.batch_id)["quality"]["checks"]["ledger_vs_facts"]
+        }
+        assert ledger["good order lines of the batch in warehouse.fact_order_line"] == ("1", "1")
+        assert ledger["order lines carrying the batch id (inserted + rewritten)"] == ("1", "1")
+
+
 def test_kept_totals_that_disagree_with_the_lines_fail_the_build(url: str) -> None:
     """Once a run stored the customer totals, a build keeps them for the customers its batch
     touched and checks those against their lines."""
