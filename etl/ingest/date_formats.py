@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.ingest.arrow_values import to_numpy
 from etl.ingest.coerce import DateFormat
 from etl.ingest.mapping import SourceSpec
 
@@ -80,7 +81,7 @@ def real_days(values: pa.Array, parts_regex: str) -> bool:
     names = {parts.type.field(i).name for i in range(parts.type.num_fields)}
 
     def number(name: str) -> np.ndarray:
-        return pc.cast(parts.field(name), pa.int64()).to_numpy(zero_copy_only=False)
+        return to_numpy(pc.cast(parts.field(name), pa.int64()))
 
     if "Y" in names:
         year = number("Y")

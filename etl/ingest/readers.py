@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from etl.ingest.arrow_values import blank_as_null, from_numpy
 from etl.ingest.files import InputError, InputFile
 from etl.ingest.mapping import ReadFormat, SourceSpec
 
@@ -232,7 +233,7 @@ class FileReader:
 
     def _shape(self, batch: pa.RecordBatch, lines: np.ndarray) -> pa.RecordBatch:
         """Order and name the columns like the raw staging table: _line, then source columns."""
-        arrays = [pa.array(lines)]
+        arrays = [from_numpy(lines)]
         names = ["_line"]
         for col, header in self.header_map.items():
             if header is None:
@@ -398,7 +399,7 @@ def clean_text(values: pa.Array) -> pa.Array:
     trimmed = pc.utf8_trim_whitespace(values)
     if pc.min(pc.binary_length(trimmed)).as_py() != 0:
         return trimmed
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    return blank_as_null(trimmed)
 
 
 def _bytes_hold(values: pa.Array, *needles: bytes) -> bool:

@@ -26,6 +26,7 @@ from etl import db
 from etl.errors import SegwiseError
 from etl.ingest import files as filesmod
 from etl.ingest import ledger, sqlgen
+from etl.ingest.arrow_values import filled, from_numpy, to_numpy, validity
 from etl.ingest.date_formats import DateFormatCheck
 from etl.ingest.expr import columns_in
 from etl.ingest.files import InputError, InputFile
@@ -123,8 +124,8 @@ class Positions:
 
     def __call__(self, orders: pa.Array) -> pa.Array:
         encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(orders))
-        valid = pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False)
-        idx = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        valid = validity(encoded.indices)
+        idx = to_numpy(pc.fill_null(encoded.indices.cast(pa.int64()), filled(1, -1, np.int64)[0]))
         keys = encoded.dictionary.to_pylist()
         n = len(idx)
         order = np.argsort(idx, kind="stable")
@@ -138,7 +139,7 @@ class Positions:
         for k, c in zip(keys, counts.tolist(), strict=True):
             if c:
                 self.seen[k] = self.seen.get(k, 0) + c
-        return pa.array(pos, mask=~valid, type=pa.int32())
+        return from_numpy(pos.astype(np.int32), valid)
 
 
 def drop_raw_tables(url: str, batch_id: int) -> None:
@@ -176,7 +177,7 @@ def copy_stream(
             n = batch.num_rows
             if check is not None:
                 check(batch)
-            arrays = [pa.array(np.full(n, file_no, dtype=np.int32)), *batch.columns]
+            arrays = [filled(n, file_no, np.int32), *batch.columns]
             if positions:
                 arrays.append(positions[1](batch.column(positions[0])))
             out = pa.RecordBatch.from_arrays(arrays, names=names)
