@@ -135,23 +135,30 @@ def test_duplicates_rewritten_by_a_later_batch_take_its_id(url: str) -> None:
     )
 
 
-def _bad_order_row_message(url: str) -> str:
-    """A first batch, then one whose order BAD1 gets a broken order-fact write (its net revenue
-    off by 1); the failed batch's ledger message."""
-    _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
-    _triggered(
-        url,
-        "warehouse.fact_order",
-        "IF NEW.order_id = 'BAD1' THEN NEW.net_amount := NEW.net_amount + 1; END IF; RETURN NEW;",
-    )
+def _broken_write_message(url: str, table: str, body: str, order_id: str) -> str:
+    """A trigger on ``table`` running ``body`` for every written row, then a batch of two
+    orders, OK1 and ``order_id`` (the one the trigger breaks), that must fail; its message."""
+    _triggered(url, table, body)
     row = _failed(
         url,
         [
             ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
-            ("BAD1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
+            (order_id, 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
         ],
     )
     return str(row["message"])
+
+
+def _bad_order_row_message(url: str) -> str:
+    """A first batch, then one whose order BAD1 gets a broken order-fact write (its net revenue
+    off by 1); the failed batch's ledger message."""
+    _load(url, [("A1", 1, "C1", "2024-01-02 10:00", "P1", 2, 5.0)])
+    return _broken_write_message(
+        url,
+        "warehouse.fact_order",
+        "IF NEW.order_id = 'BAD1' THEN NEW.net_amount := NEW.net_amount + 1; END IF; RETURN NEW;",
+        "BAD1",
+    )
 
 
 def test_an_order_row_that_disagrees_with_its_lines_fails_the_build(url: str) -> None:
@@ -179,21 +186,15 @@ def test_a_batch_writing_most_lines_is_checked_over_the_whole_tables(
 def test_a_line_lost_on_its_way_to_the_facts_fails_the_build(url: str) -> None:
     """The insert reports one line fewer (the loader would have counted it a duplicate): the
     ledger would say succeeded with a line missing."""
-    _triggered(
+    message = _broken_write_message(
         url,
         "warehouse.fact_order_line",
         "IF NEW.order_id = 'LOST1' THEN RETURN NULL; END IF; RETURN NEW;",
-    )
-    row = _failed(
-        url,
-        [
-            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
-            ("LOST1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
-        ],
+        "LOST1",
     )
     assert (
         "ledger_vs_facts: good order lines of the batch in warehouse.fact_order_line: "
-        "expected 2, got 1" in str(row["message"])
+        "expected 2, got 1" in message
     )
 
 
@@ -201,19 +202,12 @@ def test_a_first_load_whose_line_keys_change_on_the_way_fails_the_build(url: str
     """A first load compares the staged keys and the facts' by their count and the sum of
     their hashes (no join): a line written under another line number keeps every count right,
     and is still caught, then counted exactly by the join for the message."""
-    _triggered(
+    message = _broken_write_message(
         url,
         "warehouse.fact_order_line",
         "IF NEW.order_id = 'MOVED1' THEN NEW.line_no := NEW.line_no + 10; END IF; RETURN NEW;",
+        "MOVED1",
     )
-    row = _failed(
-        url,
-        [
-            ("OK1", 1, "C1", "2024-01-05 10:00", "P1", 1, 5.0),
-            ("MOVED1", 1, "C2", "2024-01-05 11:00", "P1", 1, 5.0),
-        ],
-    )
-    message = str(row["message"])
     assert (
         "ledger_vs_facts: good order lines of the batch in warehouse.fact_order_line: "
         "expected 2, got 1" in message
