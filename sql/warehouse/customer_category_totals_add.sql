@@ -37,6 +37,7 @@ SELECT
 FROM new_products AS n
 LEFT JOIN bought_before AS b ON b.customer_id = n.customer_id AND b.product_id = n.product_id
 GROUP BY n.customer_id, n.category
+ORDER BY 1, 2  -- the kept rows in key order: their index and table pages one after the other
 ON CONFLICT (customer_id, category) DO UPDATE SET
     revenue = t.revenue + excluded.revenue,
     products = t.products + excluded.products,

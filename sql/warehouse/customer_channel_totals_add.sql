@@ -13,6 +13,7 @@ SELECT
     d.customer_id, d.dimension, d.value, d.orders, d.revenue, d.sales, d.list_sales,
     d.discounts, d.costed_sales, d.gross_margin
 FROM ({delta}) AS d
+ORDER BY 1, 2, 3  -- the kept rows in key order: their index and table pages one after the other
 ON CONFLICT (customer_id, dimension, value) DO UPDATE SET
     orders = t.orders + excluded.orders,
     revenue = t.revenue + excluded.revenue,
