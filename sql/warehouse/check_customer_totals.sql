@@ -9,13 +9,12 @@
 -- the temp table customer_state.refresh_for_batch filled through fact_order's customer index
 -- (the build's orders check verified the customer of every order the batch wrote); each one's
 -- lines through the lines' primary key (LATERAL: as a join, the planner hashed every order line
--- even for 300 customers), in key order (the index's and, where ids grow with time as the
--- lines were loaded, the lines' pages one after the other, not at random). MATERIALIZED: else the planner pushes the customer filter below into
+-- even for 300 customers). MATERIALIZED: else the planner pushes the customer filter below into
 -- each order's aggregate, scanning the touched customers once per order (41k orders: 9.9 s).
 -- Returns (subject, expected, actual, passed); expected = the lines.
 WITH orders AS MATERIALIZED (
     SELECT f.*
-    FROM (SELECT order_id FROM {orders} ORDER BY order_id) AS t
+    FROM {orders} AS t
     CROSS JOIN LATERAL (
         SELECT
             min(x.customer_id COLLATE "C") AS customer_id,
