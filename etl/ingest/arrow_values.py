@@ -26,20 +26,22 @@ def filled(n: int, value: int, dtype: type[np.integer]) -> pa.Array:
     return from_numpy(np.full(n, value, dtype=dtype))
 
 
-def blank_as_null(values: pa.Array) -> pa.Array:
+def blank_as_null(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """String values with the empty ones made null (an empty string is the only one whose
-    length casts to false)."""
+    length casts to false): COPY reads an empty field as NULL."""
     blank = pc.invert(pc.cast(pc.binary_length(values), pa.bool_()))
     return pc.if_else(blank, pa.nulls(len(values), values.type), values)
 
 
-def to_numpy(values: pa.Array) -> np.ndarray:
-    """A numpy view of an Arrow array of fixed-width numbers holding no nulls."""
-    if values.null_count:
+def to_numpy(values: pa.Array, null_as: int | None = None) -> np.ndarray:
+    """The numbers of an Arrow array of fixed-width numbers: a view when it holds no nulls,
+    else a copy with ``null_as`` in their place (without one, nulls are an error)."""
+    if values.null_count and null_as is None:
         raise ValueError("to_numpy: the array holds nulls")
     dtype = values.type.to_pandas_dtype()
     data = np.frombuffer(values.buffers()[1], dtype=dtype)
-    return data[values.offset : values.offset + len(values)]
+    data = data[values.offset : values.offset + len(values)]
+    return np.where(validity(values), data, null_as) if values.null_count else data
 
 
 def validity(values: pa.Array) -> np.ndarray:

@@ -125,7 +125,7 @@ class Positions:
     def __call__(self, orders: pa.Array) -> pa.Array:
         encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(orders))
         valid = validity(encoded.indices)
-        idx = to_numpy(pc.fill_null(encoded.indices.cast(pa.int64()), filled(1, -1, np.int64)[0]))
+        idx = to_numpy(encoded.indices, null_as=-1).astype(np.int64)
         keys = encoded.dictionary.to_pylist()
         n = len(idx)
         order = np.argsort(idx, kind="stable")

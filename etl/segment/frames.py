@@ -13,9 +13,10 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
+
+from etl.ingest.arrow_values import blank_as_null
 
 CHUNK_ROWS = 200_000
 
@@ -90,8 +91,7 @@ def _plain_table(frame: pd.DataFrame) -> pa.Table | None:
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            # pandas writes an empty string as an empty field, which COPY reads as NULL
-            column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+            column = blank_as_null(column)  # as pandas writes an empty string
         elif not any(test(column.type) for test in plain):
             return None
         columns.append(column)

@@ -5,8 +5,8 @@
 -- orders). Revenue, quantity, cost and costed revenue are sums over sale lines: old + new.
 -- The distinct products are not: a product counts once per customer, so the new orders add a
 -- product to (customer, category) only when none of the customer's earlier orders had a sale
--- line of it. A sum is NULL when no line had a value (quantity, cost), so NULL + NULL stays
--- NULL. Recomputing the touched customers' totals from all their lines took 5.7 s of a
+-- line of it. A sum is NULL when no line had a value (quantity, cost): old and new add up as
+-- sum() would, coalesce(old + new, old, new), NULL only when both are. Recomputing the touched customers' totals from all their lines took 5.7 s of a
 -- 10M-line daily load.
 WITH new_orders AS (
     {new_orders}
@@ -41,15 +41,10 @@ ORDER BY 1, 2  -- the kept rows in key order: their index and table pages one af
 ON CONFLICT (customer_id, category) DO UPDATE SET
     revenue = t.revenue + excluded.revenue,
     products = t.products + excluded.products,
-    quantity = CASE
-        WHEN t.quantity IS NULL AND excluded.quantity IS NULL THEN NULL
-        ELSE coalesce(t.quantity, 0) + coalesce(excluded.quantity, 0)
-    END,
-    cost_amount = CASE
-        WHEN t.cost_amount IS NULL AND excluded.cost_amount IS NULL THEN NULL
-        ELSE coalesce(t.cost_amount, 0) + coalesce(excluded.cost_amount, 0)
-    END,
-    costed_revenue = CASE
-        WHEN t.costed_revenue IS NULL AND excluded.costed_revenue IS NULL THEN NULL
-        ELSE coalesce(t.costed_revenue, 0) + coalesce(excluded.costed_revenue, 0)
-    END;
+    quantity = coalesce(t.quantity + excluded.quantity, t.quantity, excluded.quantity),
+    cost_amount = coalesce(
+        t.cost_amount + excluded.cost_amount, t.cost_amount, excluded.cost_amount
+    ),
+    costed_revenue = coalesce(
+        t.costed_revenue + excluded.costed_revenue, t.costed_revenue, excluded.costed_revenue
+    );

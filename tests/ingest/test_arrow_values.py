@@ -38,11 +38,14 @@ def test_to_numpy_and_validity_read_a_sliced_array() -> None:
     assert to_numpy(arr.slice(3, 3)).tolist() == [4, 5, 6]
     with pytest.raises(ValueError, match="nulls"):
         to_numpy(part)
+    assert to_numpy(part, null_as=-1).tolist() == [4, 5, 6, -1]
 
 
 def test_blank_values_become_null_and_others_stay() -> None:
     values = pa.array([" a ", "", "  ", None, "b"])
     assert blank_as_null(pa.array(["a", "", None, "b"])).to_pylist() == ["a", None, None, "b"]
+    chunked = pa.chunked_array([pa.array(["", "a"]), pa.array([None, ""])])
+    assert blank_as_null(chunked).to_pylist() == [None, "a", None, None]
     assert clean_text(values).to_pylist() == ["a", None, None, None, "b"]
     assert clean_text(pa.array(["x ", " y"])).to_pylist() == ["x", "y"]
     assert clean_text(pa.array([None, None], pa.string())).to_pylist() == [None, None]
